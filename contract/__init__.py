@@ -1,0 +1,1 @@
+"""Canonical event contract: event types, code map, units and dead-letter reasons."""

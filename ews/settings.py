@@ -1,0 +1,128 @@
+"""One typed settings object for the whole service.
+
+Every setting is read from an environment variable ``EWS_<NAME>`` (upper case), and each
+field's docstring is its documentation (``ews settings`` prints them all; the Helm chart maps
+its values one-to-one onto these variables). Secrets can also come from files:
+``EWS_<NAME>_FILE`` points at a file whose content is the value (Kubernetes secret mounts),
+and secret values are never printed or logged.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FIELDS = ("sasl_password", "pager_routing_keys", "webhook_secret", "web_auth_token")
+
+
+class Settings(BaseSettings):
+    """Service settings; construct with ``Settings()`` to read the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EWS_",
+        frozen=True,
+        extra="ignore",
+        use_attribute_docstrings=True,
+    )
+
+    # --- Kafka ---------------------------------------------------------------------------
+    bootstrap_servers: str = "127.0.0.1:9092"
+    """Comma-separated Kafka bootstrap servers (host:port). `ews demo` sets its own."""
+    app_id: str = "blina-ews"
+    """Faust application id: the consumer group and the prefix of changelog topics."""
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    """Kafka security protocol."""
+    ssl_cafile: Path | None = None
+    """CA bundle to verify the brokers' certificates (SSL, SASL_SSL)."""
+    ssl_certfile: Path | None = None
+    """Client certificate for mutual TLS."""
+    ssl_keyfile: Path | None = None
+    """Client private key for mutual TLS."""
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    """SASL mechanism (SASL_PLAINTEXT, SASL_SSL)."""
+    sasl_username: str | None = None
+    """SASL user name."""
+    sasl_password: SecretStr | None = None
+    """SASL password (secret; or EWS_SASL_PASSWORD_FILE)."""
+    topic_partitions: int = Field(default=8, ge=1, le=1024)
+    """Partitions of the topics the service creates; patients are spread over them by key."""
+    topic_replication: int = Field(default=1, ge=1, le=7)
+    """Replication factor of the topics the service creates."""
+    session_timeout_s: float = Field(default=10.0, gt=0)
+    """Consumer-group session timeout; group joins wait about half of it."""
+    fetch_max_wait_ms: int = Field(default=50, ge=1, le=10000)
+    """Longest a fetch waits for data (Faust fixes 1500 ms; a short wait keeps hops fast)."""
+    producer_max_batch_size: int = Field(default=16384, ge=1)
+    """Producer batch size in bytes. 1 works around exact-recovery issues on Tansu."""
+
+    # --- Topics --------------------------------------------------------------------------
+    topic_prefix: str = "ews"
+    """Prefix of every topic name the service reads or writes."""
+
+    # --- Web -----------------------------------------------------------------------------
+    web_host: str = "127.0.0.1"
+    """Interface the worker's web server (metrics, health, alert plots) binds."""
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    """Port of the worker's web server; 0 picks a free one."""
+    web_auth_token: SecretStr | None = None
+    """Bearer token required for endpoints that show patient data (secret)."""
+
+    # --- Ingestion -----------------------------------------------------------------------
+    max_message_bytes: int = Field(default=1_048_576, ge=1024)
+    """Messages larger than this are dead-lettered as ``oversized`` without parsing."""
+    max_json_depth: int = Field(default=32, ge=2)
+    """Deepest JSON nesting accepted in an input message."""
+    max_items_per_message: int = Field(default=500, ge=1)
+    """Most observations (OBX segments, Bundle entries, components) in one message."""
+    max_future_skew_s: float = Field(default=300.0, ge=0)
+    """Event times further than this in the future of the receive time are dead-lettered."""
+    max_event_age_days: float = Field(default=3650.0, gt=0)
+    """Event times older than this before the receive time are dead-lettered."""
+    dedup_window: int = Field(default=4096, ge=16)
+    """How many recent message ids per partition are remembered to drop duplicates."""
+    extra_codes_file: Path | None = None
+    """A site's extra codes CSV (columns of contract/codes.csv), merged into the code map."""
+    extra_signals_file: Path | None = None
+    """A site's extra signals CSV (columns of contract/signals.csv)."""
+
+    # --- State ---------------------------------------------------------------------------
+    store: str = "rocksdb://"
+    """Faust table store: ``rocksdb://`` in production, ``memory://`` for tests."""
+    data_dir: Path = Path("var/ews-data")
+    """Directory for the worker's table store (a persistent volume in Kubernetes)."""
+
+    # --- Logging -------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Log level of the worker."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_from_files(cls, data: Any) -> Any:
+        """Read ``EWS_<SECRET>_FILE`` into the secret when the variable itself is unset."""
+        if not isinstance(data, dict):
+            return data
+        for name in SECRET_FIELDS:
+            env_file = os.environ.get(f"EWS_{name.upper()}_FILE")
+            if name not in data and env_file and f"EWS_{name.upper()}" not in os.environ:
+                data[name] = Path(env_file).read_text(encoding="utf-8").strip()
+        return data
+
+    def topic(self, name: str) -> str:
+        """Full topic name for a logical topic (``in.fhir`` -> ``ews.in.fhir``)."""
+        return f"{self.topic_prefix}.{name}"
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(environment variable, default, docstring) for every setting, for docs and Helm."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "" if default is None else str(default)
+        if name in SECRET_FIELDS:
+            shown = "(secret)"
+        rows.append((f"EWS_{name.upper()}", shown, (field.description or "").strip()))
+    return rows
