@@ -67,7 +67,9 @@ TreatmentKind = Literal[
 Sex = Literal["female", "male", "other", "unknown"]
 DiseaseStatus = Literal["relapsed_refractory", "mrd_positive", "other", "unknown"]
 
-PatientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+PatientId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
+]
 MsgId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 EpochMs = Annotated[int, msgspec.Meta(ge=0, le=32503680000000)]  # before year 3000
 
@@ -81,7 +83,7 @@ class _Event(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag_
     source_msg_id: MsgId
 
 
-class Observation(_Event, tag="observation"):
+class Observation(_Event, frozen=True, tag="observation"):
     """One measured value of one signal (a vital sign, a lab result, a score)."""
 
     signal: str
@@ -89,6 +91,8 @@ class Observation(_Event, tag="observation"):
     unit: str
     obs_id: MsgId
     status: ObsStatus = "final"
+    comparator: Literal["<", "<=", ">", ">="] | None = None
+    """Set when the lab reported a bound (``>16500``): ``value`` is the bound itself."""
     code: str | None = None
     """The code as received, ``system|code`` (e.g. ``http://loinc.org|8867-4``)."""
     ref_low: float | None = None
@@ -97,7 +101,7 @@ class Observation(_Event, tag="observation"):
     """The message's own upper reference limit (ULN), in the canonical unit."""
 
 
-class Retraction(_Event, tag="retraction"):
+class Retraction(_Event, frozen=True, tag="retraction"):
     """An earlier observation was entered in error (FHIR ``entered-in-error``, HL7 OBX-11 D/W).
 
     ``time_ms`` is the event time of the observation being retracted, so the feature state
@@ -108,7 +112,7 @@ class Retraction(_Event, tag="retraction"):
     obs_id: MsgId
 
 
-class InfusionEvent(_Event, tag="infusion"):
+class InfusionEvent(_Event, frozen=True, tag="infusion"):
     """Blinatumomab infusion start, dose change, interruption, restart or stop."""
 
     action: InfusionAction
@@ -130,7 +134,7 @@ class IceItems(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         return self.orientation + self.naming + self.command + self.writing + self.attention
 
 
-class NeuroAssessment(_Event, tag="neuro"):
+class NeuroAssessment(_Event, frozen=True, tag="neuro"):
     """A bedside neurological assessment. Unassessed items are ``None``."""
 
     ice_score: Annotated[int, msgspec.Meta(ge=0, le=10)] | None = None
@@ -146,7 +150,7 @@ class NeuroAssessment(_Event, tag="neuro"):
     cerebral_edema: CerebralEdema | None = None
 
 
-class RespiratorySupport(_Event, tag="respiratory"):
+class RespiratorySupport(_Event, frozen=True, tag="respiratory"):
     """Oxygen therapy in use from ``time_ms`` until the next respiratory event."""
 
     device: O2Device
@@ -154,7 +158,7 @@ class RespiratorySupport(_Event, tag="respiratory"):
     fio2_pct: Annotated[float, msgspec.Meta(ge=21, le=100)] | None = None
 
 
-class VasopressorState(_Event, tag="vasopressor"):
+class VasopressorState(_Event, frozen=True, tag="vasopressor"):
     """Vasopressors running from ``time_ms`` on (ASTCT counts vasopressin separately)."""
 
     count: Annotated[int, msgspec.Meta(ge=0, le=6)]
@@ -162,7 +166,7 @@ class VasopressorState(_Event, tag="vasopressor"):
     vasopressin: bool = False
 
 
-class Treatment(_Event, tag="treatment"):
+class Treatment(_Event, frozen=True, tag="treatment"):
     """A treatment given (the rules need to know what can mask fever or CRP)."""
 
     treatment: TreatmentKind
@@ -171,7 +175,7 @@ class Treatment(_Event, tag="treatment"):
     dose_unit: str | None = None
 
 
-class PatientContext(_Event, tag="context"):
+class PatientContext(_Event, frozen=True, tag="context"):
     """Patient characteristics known at or before the infusion start."""
 
     age_years: Annotated[float, msgspec.Meta(ge=0, le=120)] | None = None
@@ -265,7 +269,8 @@ def encode(obj: msgspec.Struct) -> bytes:
 
 def decode_event(data: bytes | str) -> Event:
     """Parse and validate one canonical event (raises ``msgspec.ValidationError``)."""
-    return _event_decoder.decode(data)
+    event: Event = _event_decoder.decode(data)
+    return event
 
 
 def decode_record(data: bytes | str) -> IngestRecord:

@@ -22,6 +22,9 @@ class Reason(StrEnum):
     """Too many fields, entries or nesting levels for the configured limits."""
     SCHEMA = "schema"
     """Parseable but a field is missing, of the wrong type, or out of its allowed set."""
+    MISSING_KEY = "missing_key"
+    """No Kafka message key: inputs must be keyed by patient id so one patient's events stay
+    in one partition (and one worker's state)."""
     MISSING_PATIENT_ID = "missing_patient_id"
     """No patient id, or one that is not a valid identifier."""
     PATIENT_MISMATCH = "patient_mismatch"

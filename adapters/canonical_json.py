@@ -1,0 +1,168 @@
+"""The service's own JSON -> canonical events.
+
+Two shapes are taken:
+
+- one canonical event object, as ``contract.events.encode`` writes it (``kind``-tagged);
+- a batch ``{"msg_id": str, "patient_id": str, "events": [event, ...]}`` whose events may
+  leave out ``patient_id``, ``source`` (default ``"json"``) and ``source_msg_id`` (default
+  ``msg_id``); an event naming another patient is ``PATIENT_MISMATCH``.
+
+Observations may name their ``signal`` (a signal of the code map) or give ``code`` as
+``system|code``; their ``value`` is in ``unit`` and is converted and checked like any feed's.
+Every other kind is validated against the contract types with msgspec (``SCHEMA`` with
+msgspec's message on failure) and time-checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+import msgspec
+
+from adapters.items import COMPARATORS, ItemContext, build_observation, check_time, lookup_coding
+from adapters.result import AdapterResult, ItemError, MessageError, Reject
+from contract.codemap import SignalSpec
+from contract.events import Event, Observation, ObsStatus, Retraction, Source
+from contract.reasons import Reason
+
+DEFAULT_SOURCE: Source = "json"
+_SOURCES: dict[str, Source] = {s: s for s in get_args(Source)}
+_STATUSES: dict[str, ObsStatus] = {s: s for s in get_args(ObsStatus)}
+
+
+def parse_json(document: Any, ctx: ItemContext, *, fallback_msg_id: str) -> AdapterResult:
+    """Events from one decoded JSON document (a single event or a batch)."""
+    if not isinstance(document, dict):
+        raise MessageError(Reason.SCHEMA, "JSON message is not an object")
+    if "kind" in document:
+        return _single(document, ctx, fallback_msg_id)
+    if "events" in document:
+        return _batch(document, ctx)
+    raise MessageError(Reason.SCHEMA, "neither an event (kind) nor a batch (events)")
+
+
+def _text(value: Any, limit: int = 200) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+
+def _single(event: dict[str, Any], ctx: ItemContext, fallback_msg_id: str) -> AdapterResult:
+    patient_id = _text(event.get("patient_id"), 64)
+    msg_id = _text(event.get("source_msg_id")) or fallback_msg_id
+    if patient_id is None:
+        return AdapterResult((), (), None, msg_id)
+    try:
+        built = _event(event, ctx)
+    except ItemError as exc:
+        return AdapterResult((), (Reject(exc.reason, exc.detail, 0),), patient_id, msg_id)
+    return AdapterResult((built,), (), patient_id, msg_id)
+
+
+def _batch(batch: dict[str, Any], ctx: ItemContext) -> AdapterResult:
+    msg_id = _text(batch.get("msg_id"))
+    if msg_id is None:
+        raise MessageError(Reason.SCHEMA, "batch msg_id missing or not a string of 1-200")
+    raw_events = batch.get("events")
+    if not isinstance(raw_events, list):
+        raise MessageError(Reason.SCHEMA, "batch events is not a list")
+    if len(raw_events) > ctx.limits.max_items_per_message:
+        raise MessageError(Reason.TOO_COMPLEX, f"{len(raw_events)} events in one batch")
+    patient_id = _text(batch.get("patient_id"), 64)
+    if patient_id is None:
+        return AdapterResult((), (), None, msg_id)
+    events: list[Event] = []
+    rejects: list[Reject] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            if not isinstance(raw, dict):
+                raise ItemError(Reason.SCHEMA, "batch event is not an object")
+            named = raw.get("patient_id", patient_id)
+            if named != patient_id:
+                raise ItemError(Reason.PATIENT_MISMATCH, "event names another patient")
+            filled = {
+                "source": DEFAULT_SOURCE,
+                "source_msg_id": msg_id,
+                **raw,
+                "patient_id": patient_id,
+            }
+            events.append(_event(filled, ctx))
+        except ItemError as exc:
+            rejects.append(Reject(exc.reason, exc.detail, index))
+    return AdapterResult(tuple(events), tuple(rejects), patient_id, msg_id)
+
+
+def _event(raw: dict[str, Any], ctx: ItemContext) -> Event:
+    if raw.get("kind") == "observation":
+        return _observation(raw, ctx)
+    try:
+        event: Event = msgspec.convert(raw, type=Event)
+    except msgspec.ValidationError as exc:
+        raise ItemError(Reason.SCHEMA, str(exc)[:300]) from None
+    if isinstance(event, Retraction) and event.signal not in ctx.codemap.signals:
+        raise ItemError(Reason.UNKNOWN_CODE, f"unknown signal {event.signal[:40]!r}")
+    check_time(ctx, event.time_ms)
+    return event
+
+
+def _spec(raw: dict[str, Any], ctx: ItemContext) -> tuple[SignalSpec, str | None]:
+    signal, code = raw.get("signal"), raw.get("code")
+    if code is not None:
+        if not isinstance(code, str) or not code.strip():
+            raise ItemError(Reason.SCHEMA, "code is not a 'system|code' string")
+        system, _, value = code.rpartition("|")
+        spec, received = lookup_coding(ctx, [(system or None, value)])
+        if signal is not None and signal != spec.signal:
+            raise ItemError(Reason.SCHEMA, f"signal {str(signal)[:40]!r} disagrees with code")
+        return spec, received
+    if not isinstance(signal, str):
+        raise ItemError(Reason.SCHEMA, "observation names neither signal nor code")
+    spec_or_none = ctx.codemap.signals.get(signal)
+    if spec_or_none is None:
+        raise ItemError(Reason.UNKNOWN_CODE, f"unknown signal {signal[:40]!r}")
+    return spec_or_none, None
+
+
+def _observation(raw: dict[str, Any], ctx: ItemContext) -> Observation:
+    spec, code = _spec(raw, ctx)
+    obs_id = _text(raw.get("obs_id"))
+    source = raw.get("source")
+    msg_id = _text(raw.get("source_msg_id"))
+    status = raw.get("status", "final")
+    comparator = raw.get("comparator")
+    if obs_id is None or msg_id is None:
+        raise ItemError(Reason.SCHEMA, "obs_id and source_msg_id must be strings of 1-200")
+    if not isinstance(source, str) or source not in _SOURCES:
+        raise ItemError(Reason.SCHEMA, "source is not a known feed")
+    if not isinstance(status, str) or status not in _STATUSES:
+        raise ItemError(Reason.SCHEMA, "status is not preliminary/final/amended/corrected")
+    if comparator is not None and (
+        not isinstance(comparator, str) or comparator not in COMPARATORS
+    ):
+        raise ItemError(Reason.SCHEMA, "comparator is not one of < <= > >=")
+    unit = raw.get("unit")
+    if unit is not None and not isinstance(unit, str):
+        raise ItemError(Reason.SCHEMA, "unit is not a string")
+    time_ms = raw.get("time_ms")
+    time_value: int | ItemError = (
+        time_ms
+        if isinstance(time_ms, int) and not isinstance(time_ms, bool)
+        else ItemError(Reason.BAD_TIME, "time_ms missing or not an integer")
+    )
+    value = raw.get("value")
+    if isinstance(value, str):
+        raise ItemError(Reason.NON_NUMERIC, "value is text, not a JSON number")
+    return build_observation(
+        ctx,
+        spec=spec,
+        code=code,
+        value=value,
+        units=[unit],
+        time_ms=time_value,
+        patient_id=str(raw.get("patient_id")),
+        source=_SOURCES[source],
+        source_msg_id=msg_id,
+        obs_id=obs_id,
+        status=_STATUSES[status],
+        comparator=COMPARATORS[comparator] if comparator else None,
+        ref_low=raw.get("ref_low"),
+        ref_high=raw.get("ref_high"),
+    )

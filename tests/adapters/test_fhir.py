@@ -1,0 +1,303 @@
+"""FHIR R4 Observation / Bundle adapter, through normalize (fixtures validated with R4B)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.observation import Observation as FhirObservation
+
+from contract.events import Observation, Retraction
+from contract.reasons import Reason
+from tests.adapters.samples import (
+    EVENT_MS,
+    PATIENT,
+    RECEIVED_MS,
+    encode,
+    fhir_bp_panel,
+    fhir_bundle,
+    fhir_lab,
+    fhir_observation,
+    run,
+)
+
+
+def valid(resource: dict[str, Any]) -> dict[str, Any]:
+    """Assert the fixture is valid FHIR R4(B) before using it."""
+    model = Bundle if resource["resourceType"] == "Bundle" else FhirObservation
+    model.model_validate(resource)
+    return resource
+
+
+def fhir(resource: dict[str, Any], **kwargs: Any) -> Any:
+    return run("fhir", encode(resource), **kwargs)
+
+
+def only_observation(result: Any) -> Observation:
+    assert result.rejects == ()
+    assert len(result.events) == 1
+    event = result.events[0]
+    assert isinstance(event, Observation)
+    return event
+
+
+def test_heart_rate_observation() -> None:
+    result = fhir(valid(fhir_observation()))
+    obs = only_observation(result)
+    assert result.outcome == "accepted"
+    assert result.patient_id == PATIENT
+    assert result.source_msg_id == "obs-1"
+    assert (obs.signal, obs.value, obs.unit, obs.time_ms) == ("hr", 80.0, "/min", EVENT_MS)
+    assert (obs.obs_id, obs.source, obs.status) == ("obs-1", "fhir", "final")
+    assert obs.code == "http://loinc.org|8867-4"
+
+
+def test_lab_with_unit_conversion_and_reference_range() -> None:
+    resource = valid(fhir_lab("1988-5", 2.5, "mg/dL", ref_high=1.0, ref_low=0.0))
+    obs = only_observation(fhir(resource))
+    assert obs.signal == "crp"
+    assert obs.value == pytest.approx(25.0)
+    assert obs.ref_low == 0.0
+    assert obs.ref_high == pytest.approx(10.0)
+
+
+def test_reference_range_in_its_own_unit() -> None:
+    resource = valid(fhir_lab("1975-2", 34.2, "umol/L", ref_high=1.2, ref_unit="mg/dL"))
+    obs = only_observation(fhir(resource))
+    assert obs.value == pytest.approx(2.0)
+    assert obs.ref_high == pytest.approx(1.2)
+
+
+def test_unconvertible_reference_range_is_none_not_a_reject() -> None:
+    resource = valid(fhir_lab("1988-5", 12, "mg/L", ref_high=5, ref_unit="mmol/L"))
+    obs = only_observation(fhir(resource))
+    assert obs.ref_high is None and obs.value == 12
+
+
+@pytest.mark.parametrize(
+    ("codings", "signal"),
+    [
+        ((("http://loinc.org", "2708-6"), ("http://loinc.org", "59408-5")), "spo2"),
+        ((("http://local", "xyz"), ("http://loinc.org", "59408-5")), "spo2"),
+        ((("http://loinc.org", "59408-5"), ("http://loinc.org", "8867-4")), "spo2"),
+    ],
+)
+def test_several_codings_first_known_wins(codings: Any, signal: str) -> None:
+    (system, code), *rest = codings
+    resource = valid(
+        fhir_observation(system=system, code=code, extra_codings=rest, value=97, unit="%")
+    )
+    assert only_observation(fhir(resource)).signal == signal
+
+
+def test_unknown_code() -> None:
+    result = fhir(valid(fhir_observation(code="0000-0")))
+    assert result.outcome == "rejected"
+    assert [(r.reason, r.item) for r in result.rejects] == [(Reason.UNKNOWN_CODE, 0)]
+
+
+@pytest.mark.parametrize("status", ["preliminary", "final"])
+def test_plain_statuses(status: str) -> None:
+    result = fhir(valid(fhir_observation(status=status)))
+    assert result.outcome == "accepted"
+    assert only_observation(result).status == status
+
+
+@pytest.mark.parametrize("status", ["amended", "corrected"])
+def test_correction_statuses_keep_the_resource_id(status: str) -> None:
+    result = fhir(valid(fhir_observation(status=status, value=95)))
+    assert result.outcome == "corrected"
+    obs = only_observation(result)
+    assert (obs.status, obs.obs_id, obs.value) == (status, "obs-1", 95.0)
+
+
+def test_entered_in_error_is_a_retraction() -> None:
+    result = fhir(valid(fhir_observation(status="entered-in-error")))
+    assert result.outcome == "retracted"
+    (event,) = result.events
+    assert isinstance(event, Retraction)
+    assert (event.obs_id, event.signal, event.time_ms) == ("obs-1", "hr", EVENT_MS)
+
+
+@pytest.mark.parametrize("status", ["registered", "cancelled", "unknown"])
+def test_unsupported_statuses(status: str) -> None:
+    result = fhir(valid(fhir_observation(status=status)))
+    assert result.outcome == "rejected"
+    assert result.rejects[0].reason is Reason.UNSUPPORTED
+
+
+@pytest.mark.parametrize("comparator", ["<", "<=", ">", ">="])
+def test_comparators(comparator: str) -> None:
+    resource = valid(fhir_lab("2276-4", 16500, "ng/mL", comparator=comparator))
+    obs = only_observation(fhir(resource))
+    assert (obs.comparator, obs.value) == (comparator, 16500.0)
+
+
+def test_data_absent_reason_is_missing_value() -> None:
+    result = fhir(valid(fhir_observation(data_absent=True)))
+    assert result.rejects[0].reason is Reason.MISSING_VALUE
+
+
+def test_no_value_is_missing_value() -> None:
+    result = fhir(valid(fhir_observation(value=None)))
+    assert result.rejects[0].reason is Reason.MISSING_VALUE
+
+
+def test_value_string_is_non_numeric() -> None:
+    resource = fhir_observation(value=None)
+    resource["valueString"] = "high"
+    result = fhir(valid(resource))
+    assert result.rejects[0].reason is Reason.NON_NUMERIC
+
+
+def test_value_integer_for_a_score() -> None:
+    resource = fhir_observation(code="9269-2", value=None)
+    resource["valueInteger"] = 14
+    obs = only_observation(fhir(valid(resource)))
+    assert (obs.signal, obs.value, obs.unit) == ("gcs", 14.0, "{score}")
+
+
+def test_missing_and_wrong_units() -> None:
+    assert fhir(fhir_observation(unit=None)).rejects[0].reason is Reason.MISSING_UNIT
+    resource = valid(fhir_observation(unit="mg/dL"))
+    assert fhir(resource).rejects[0].reason is Reason.WRONG_UNIT
+
+
+def test_ucum_code_wins_over_display_unit() -> None:
+    resource = valid(fhir_observation(code="8310-5", value=98.6, unit="deg F", ucum_code="[degF]"))
+    assert only_observation(fhir(resource)).value == pytest.approx(37.0)
+
+
+def test_display_unit_is_a_fallback_for_an_unknown_code() -> None:
+    resource = valid(fhir_observation(code="8310-5", value=98.6, unit="degF", ucum_code="XYZ"))
+    assert only_observation(fhir(resource)).value == pytest.approx(37.0)
+
+
+@pytest.mark.parametrize(
+    ("effective", "expected"),
+    [
+        ("2024-03-01T10:00:00Z", EVENT_MS),
+        ("2024-03-01T11:00:00+01:00", EVENT_MS),
+        ("2024-03-01T05:00:00-05:00", EVENT_MS),
+        ("2024-03-01T10:00:00.250Z", EVENT_MS + 250),
+    ],
+)
+def test_time_zones(effective: str, expected: int) -> None:
+    assert only_observation(fhir(valid(fhir_observation(effective=effective)))).time_ms == expected
+
+
+@pytest.mark.parametrize("effective", ["2024-03-01T10:00:00", "2024-03-01", "yesterday", None])
+def test_time_without_zone_or_time_is_bad_time(effective: str | None) -> None:
+    result = fhir(fhir_observation(effective=effective))
+    assert result.rejects[0].reason is Reason.BAD_TIME
+
+
+def test_effective_period_start() -> None:
+    resource = fhir_observation(effective=None)
+    resource["effectivePeriod"] = {"start": "2024-03-01T10:00:00Z", "end": "2024-03-01T11:00:00Z"}
+    assert only_observation(fhir(valid(resource))).time_ms == EVENT_MS
+
+
+def test_bp_panel_components() -> None:
+    result = fhir(valid(fhir_bp_panel(systolic=118, diastolic=76, mean=90)))
+    assert result.rejects == ()
+    got = {(e.signal, e.value, e.obs_id) for e in result.events if isinstance(e, Observation)}
+    assert got == {
+        ("sbp", 118.0, "bp-1#8480-6"),
+        ("dbp", 76.0, "bp-1#8462-4"),
+        ("map", 90.0, "bp-1#8478-0"),
+    }
+
+
+def test_bp_panel_in_kpa_and_one_bad_component() -> None:
+    result = fhir(valid(fhir_bp_panel(systolic=16, diastolic=0.5, unit="kPa")))
+    (event,) = result.events
+    assert isinstance(event, Observation)
+    assert event.signal == "sbp" and event.value == pytest.approx(120.00992)
+    assert [(r.reason, r.item) for r in result.rejects] == [(Reason.IMPLAUSIBLE, 0)]
+    assert "8462-4" in result.rejects[0].detail
+
+
+def test_bp_panel_entered_in_error_retracts_each_component() -> None:
+    result = fhir(valid(fhir_bp_panel(status="entered-in-error")))
+    assert result.outcome == "retracted"
+    assert {e.obs_id for e in result.events} == {"bp-1#8480-6", "bp-1#8462-4"}
+
+
+def test_bundle_with_one_bad_entry() -> None:
+    bundle = valid(
+        fhir_bundle(
+            [
+                fhir_observation(id="a", value=80),
+                fhir_observation(id="b", code="2708-6", value=140, unit="%"),
+                fhir_lab("1988-5", 12, "mg/L", id="c"),
+                fhir_bp_panel(id="d"),
+            ]
+        )
+    )
+    result = fhir(bundle)
+    assert result.outcome == "accepted"
+    assert result.source_msg_id == "bundle-1"
+    assert [e.obs_id for e in result.events] == ["a", "c", "d#8480-6", "d#8462-4"]
+    assert all(e.source_msg_id == "bundle-1" for e in result.events)
+    assert [(r.reason, r.item) for r in result.rejects] == [(Reason.IMPLAUSIBLE, 1)]
+
+
+def test_bundle_entries_for_other_patients_or_resources() -> None:
+    patient = {"resourceType": "Patient", "id": PATIENT}
+    bundle = valid(
+        fhir_bundle(
+            [
+                fhir_observation(id="a"),
+                fhir_observation(id="b", patient="someone-else"),
+                patient,
+                fhir_observation(id="c", patient=None),
+            ]
+        )
+    )
+    result = fhir(bundle)
+    assert [e.obs_id for e in result.events] == ["a"]
+    assert [(r.reason, r.item) for r in result.rejects] == [
+        (Reason.PATIENT_MISMATCH, 1),
+        (Reason.UNSUPPORTED, 2),
+        (Reason.MISSING_PATIENT_ID, 3),
+    ]
+
+
+def test_bundle_subject_resolved_through_full_url() -> None:
+    bundle = fhir_bundle([{"resourceType": "Patient", "id": "p-77"}, fhir_observation(id="a")])
+    bundle["entry"][1]["resource"]["subject"] = {"reference": bundle["entry"][0]["fullUrl"]}
+    result = fhir(valid(bundle))
+    assert result.patient_id == "p-77"
+    assert [e.obs_id for e in result.events] == ["a"]
+
+
+def test_bundle_without_id_uses_the_fallback() -> None:
+    result = fhir(valid(fhir_bundle([fhir_observation()], id=None)), fallback_msg_id="t:1:9")
+    assert result.source_msg_id == "t:1:9"
+
+
+def test_bundle_too_many_entries() -> None:
+    entries = [fhir_observation(id=f"o{i}") for i in range(501)]
+    result = fhir(fhir_bundle(entries))
+    assert result.rejects[0].reason is Reason.TOO_COMPLEX
+
+
+def test_non_observation_resource_is_unsupported() -> None:
+    result = fhir({"resourceType": "Patient", "id": PATIENT})
+    assert result.outcome == "rejected"
+    assert result.rejects == (result.rejects[0],) and result.rejects[0].reason is Reason.UNSUPPORTED
+
+
+def test_absolute_and_versioned_patient_reference() -> None:
+    resource = fhir_observation()
+    resource["subject"] = {"reference": f"https://ehr.example/fhir/Patient/{PATIENT}/_history/3"}
+    assert fhir(valid(resource)).patient_id == PATIENT
+
+
+def test_future_event_is_bad_time() -> None:
+    result = fhir(fhir_observation(), received_ms=EVENT_MS - 300_001)
+    assert result.rejects[0].reason is Reason.BAD_TIME
+    assert fhir(fhir_observation(), received_ms=EVENT_MS - 300_000).outcome == "accepted"
+    assert RECEIVED_MS > EVENT_MS
