@@ -1,0 +1,365 @@
+"""Per-patient feature state: the event-time history the features need, and nothing more.
+
+``PatientState.apply(event)`` places one canonical event by its event time and says what
+happened (:class:`ApplyResult`); ``features.compute.snapshot(state, at_ms)`` computes every
+catalog feature from the stored points at snapshot time, so a late, corrected or retracted
+point changes the next snapshot without any incremental bookkeeping to get wrong.
+
+Guarantees (tested against a batch recomputation in tests/features/test_oracle.py):
+- Out-of-order events are placed by event time. An event older than
+  ``newest_ms - lateness_ms`` (the newest event time seen) is ``too_late`` and not applied,
+  so the stream can dead-letter it with ``Reason.TOO_LATE``. PatientContext is exempt: it
+  describes the patient, not a moment.
+- A snapshot at any ``at_ms >= newest_ms`` equals the features of the cleaned history.
+- Duplicates are idempotent: an Observation with a stored ``obs_id``, value and status; any
+  other event whose message id and content were seen (``content`` because one message can
+  carry several events of one kind, e.g. two drugs in one MAR message).
+- Versions of one ``obs_id`` rank preliminary < final < amended/corrected; a lower rank never
+  replaces a higher one, whatever the arrival order (an original arriving after its
+  correction is a duplicate). Equal ranks: the later arrival wins.
+- A Retraction removes the point and leaves a tombstone for the lateness bound, so the
+  original arriving after its retraction stays removed.
+- A correction or retraction of an ``obs_id`` never seen is ``unknown_correction``: the
+  correction is still kept as the value (it is the latest word on that observation) and the
+  retraction still leaves its tombstone, so a late original cannot resurrect a wrong value.
+
+Memory: each series keeps the points its longest window or staleness needs behind the newest
+event (``catalog.series_lookback_h``), the newest ``KEEP_NEWEST`` points, the whole current
+cycle for cycle features, and the baseline candidates around the first infusion start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from typing import Literal
+
+import msgspec
+
+from contract.events import (
+    CORRECTION_STATUSES,
+    Event,
+    InfusionEvent,
+    Observation,
+    PatientContext,
+    Retraction,
+)
+from contract.reasons import Reason
+from features.catalog import (
+    BASELINE_AFTER_START_H,
+    BASELINE_LABS,
+    CYCLE_SIGNALS,
+    SERIES_BY_SIGNAL,
+    series_lookback_h,
+)
+from features.points import event_points
+from features.series import STATUS_CODES, Series, status_rank
+from features.timeline import HOUR_MS, current_cycle_start_ms, first_start_ms, infusion_sort_key
+
+DEFAULT_LATENESS_MS = 48 * HOUR_MS
+KEEP_NEWEST = 3
+"""Newest points kept per series whatever their age: the last value's age stays known, and a
+retracted last value falls back to the one before."""
+BASELINE_PINNED = 3
+"""Points kept before the first infusion start per baseline lab (the baseline and two
+fall-backs should the baseline be retracted)."""
+PRUNE_EVERY_MS = 15 * 60_000
+"""Pruning runs when the newest event time has moved this far: amortized, not per event."""
+
+ApplyKind = Literal[
+    "applied", "duplicate", "corrected", "retracted", "too_late", "unknown_correction"
+]
+
+_RETENTION_MS: dict[str, int] = {s: int(series_lookback_h(s) * HOUR_MS) for s in SERIES_BY_SIGNAL}
+_BASELINE_SIGNALS = frozenset(BASELINE_LABS)
+
+
+class ApplyResult(msgspec.Struct, frozen=True):
+    """What ``apply`` did with one event, and why."""
+
+    kind: ApplyKind
+    reason: str = ""
+    changed: bool = False
+    """True when the stored history changed, so features may differ at the next snapshot."""
+
+    @property
+    def dead_letter_reason(self) -> Reason | None:
+        """The contract reason code when the stream should dead-letter the event."""
+        if self.kind == "too_late":
+            return Reason.TOO_LATE
+        if self.kind == "unknown_correction":
+            return Reason.UNKNOWN_CORRECTION
+        return None
+
+
+_DUPLICATE_SEEN = ApplyResult("duplicate", "message already applied")
+
+
+class PatientState(msgspec.Struct, kw_only=True):
+    """The feature state of one patient (serialize with :meth:`to_bytes`)."""
+
+    patient_id: str
+    lateness_ms: int = DEFAULT_LATENESS_MS
+    newest_ms: int | None = None
+    """Newest event time applied (PatientContext excluded)."""
+    series: dict[str, Series] = {}
+    tombstones: dict[str, int] = {}
+    """Retracted ``obs_id`` -> event time, kept for the lateness bound."""
+    seen: dict[str, int] = {}
+    """Dedup keys of applied non-observation events -> event time."""
+    infusions: list[InfusionEvent] = []
+    """Infusion events sorted by ``timeline.infusion_sort_key``."""
+    pruned_at_ms: int = 0
+
+    # --- public API ---------------------------------------------------------------------
+
+    def apply(self, event: Event) -> ApplyResult:
+        """Apply one canonical event (any order, duplicates and corrections allowed)."""
+        if event.patient_id != self.patient_id:
+            raise ValueError(f"event for {event.patient_id!r} applied to {self.patient_id!r}")
+        if not isinstance(event, PatientContext) and self.newest_ms is not None:
+            horizon = self.newest_ms - self.lateness_ms
+            if event.time_ms < horizon:
+                return ApplyResult(
+                    "too_late",
+                    f"event time is {(self.newest_ms - event.time_ms) / HOUR_MS:.1f} h behind "
+                    f"the newest event; the lateness bound is {self.lateness_ms / HOUR_MS:g} h",
+                )
+        if isinstance(event, Observation):
+            result = self._apply_observation(event)
+        elif isinstance(event, Retraction):
+            result = self._apply_retraction(event)
+        else:
+            result = self._apply_other(event)
+        if result.changed and not isinstance(event, PatientContext):
+            self._advance(event.time_ms)
+        return result
+
+    def to_bytes(self) -> bytes:
+        """msgpack encoding of the whole state (for a Faust table or a RocksDB value)."""
+        return _ENCODER.encode(self)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PatientState:
+        """Inverse of :meth:`to_bytes`."""
+        state = _DECODER.decode(data)
+        # Share message-id strings between points again (one message carries many points).
+        for s in state.series.values():
+            s.msg = [sys.intern(m) for m in s.msg]
+        return state
+
+    # --- observations -------------------------------------------------------------------
+
+    def _apply_observation(self, obs: Observation) -> ApplyResult:
+        signal = obs.signal
+        if signal not in SERIES_BY_SIGNAL:
+            return ApplyResult("applied", f"no feature reads signal {signal!r}")
+        if obs.obs_id in self.tombstones:
+            return ApplyResult("duplicate", f"obs_id {obs.obs_id} was retracted")
+        code = STATUS_CODES[obs.status]
+        is_correction = obs.status in CORRECTION_STATUSES
+        found = self._locate(signal, obs.time_ms, obs.obs_id, scan=is_correction)
+        if found is not None:
+            series, i = found
+            old_code = series.st[i]
+            same = (
+                series.v[i] == obs.value
+                and old_code == code
+                and series.t[i] == obs.time_ms
+                and series.lo[i] == obs.ref_low
+                and series.hi[i] == obs.ref_high
+            )
+            if same:
+                return ApplyResult("duplicate", "same obs_id, value and status")
+            if status_rank(code) < status_rank(old_code):
+                return ApplyResult(
+                    "duplicate",
+                    f"{obs.status} version superseded by the stored "
+                    f"{_status_name(old_code)} version",
+                )
+            old_value = series.v[i]
+            series.remove(i)
+            self._insert(obs, code)
+            return ApplyResult(
+                "corrected",
+                f"{_status_name(old_code)} value {old_value:g} replaced "
+                f"by {obs.status} {obs.value:g}",
+                changed=True,
+            )
+        self._insert(obs, code)
+        if is_correction:
+            return ApplyResult(
+                "unknown_correction",
+                f"{obs.status} value for unseen obs_id {obs.obs_id}: kept as the value",
+                changed=True,
+            )
+        return ApplyResult("applied", changed=True)
+
+    def _insert(self, obs: Observation, code: int) -> None:
+        series = self.series.get(obs.signal)
+        if series is None:
+            series = self.series[obs.signal] = Series()
+        series.insert(
+            obs.time_ms,
+            obs.value,
+            obs.obs_id,
+            sys.intern(obs.source_msg_id),
+            code,
+            obs.ref_low,
+            obs.ref_high,
+        )
+
+    def _locate(
+        self, signal: str, time_ms: int, obs_id: str, scan: bool
+    ) -> tuple[Series, int] | None:
+        """Find a stored observation by its signal, event time and obs_id.
+
+        No obs_id index is kept (it would cost a quarter of the state's memory): the contract
+        keeps the event time across versions. A correction that moved the time is found by a
+        scan of the series (``scan``), a rare path.
+        """
+        series = self.series.get(signal)
+        if series is None:
+            return None
+        i = series.find(time_ms, obs_id)
+        if i is None and scan:
+            try:
+                i = series.obs.index(obs_id)
+            except ValueError:
+                return None
+        return None if i is None else (series, i)
+
+    def _apply_retraction(self, r: Retraction) -> ApplyResult:
+        if r.obs_id in self.tombstones:
+            return ApplyResult("duplicate", f"obs_id {r.obs_id} already retracted")
+        self.tombstones[r.obs_id] = r.time_ms
+        found = self._locate(r.signal, r.time_ms, r.obs_id, scan=True)
+        if found is None:
+            return ApplyResult(
+                "unknown_correction",
+                f"retraction of unseen obs_id {r.obs_id}: remembered for the lateness bound",
+                changed=True,
+            )
+        series, i = found
+        series.remove(i)
+        return ApplyResult("retracted", f"obs_id {r.obs_id} removed", changed=True)
+
+    # --- other events -------------------------------------------------------------------
+
+    def _apply_other(self, event: Event) -> ApplyResult:
+        key = f"{event.source_msg_id}#{_content_digest(event)}"
+        if key in self.seen:
+            return _DUPLICATE_SEEN
+        self.seen[key] = event.time_ms
+        if isinstance(event, InfusionEvent):
+            self.infusions.append(event)
+            self.infusions.sort(key=infusion_sort_key)
+            return ApplyResult("applied", changed=True)
+        points = event_points(event)
+        msg = sys.intern(event.source_msg_id)
+        for signal, value in points:
+            series = self.series.get(signal)
+            if series is None:
+                series = self.series[signal] = Series()
+            series.insert(event.time_ms, value, None, msg)
+        if not points:
+            return ApplyResult("applied", "no item of the event was assessed")
+        return ApplyResult("applied", changed=True)
+
+    # --- retention ----------------------------------------------------------------------
+
+    def _advance(self, time_ms: int) -> None:
+        if self.newest_ms is None or time_ms > self.newest_ms:
+            self.newest_ms = time_ms
+        if self.newest_ms - self.pruned_at_ms >= PRUNE_EVERY_MS:
+            self.prune()
+
+    def prune(self) -> None:
+        """Drop what no snapshot at or after the newest event time can need (see module doc).
+
+        Runs by itself as event time advances; public so a store can compact before saving.
+        """
+        newest = self.newest_ms
+        if newest is None:
+            return
+        self.pruned_at_ms = newest
+        horizon = newest - self.lateness_ms
+        first_start = first_start_ms(self.infusions)
+        cycle_start = current_cycle_start_ms(self.infusions, newest)
+        for signal, series in self.series.items():
+            self._prune_series(signal, series, newest, horizon, first_start, cycle_start)
+        self.tombstones = {o: t for o, t in self.tombstones.items() if t >= horizon}
+        self.seen = {k: t for k, t in self.seen.items() if t >= horizon}
+        self._prune_infusions(horizon, first_start)
+
+    def _prune_series(
+        self,
+        signal: str,
+        series: Series,
+        newest: int,
+        horizon: int,
+        first_start: int | None,
+        cycle_start: int | None,
+    ) -> None:
+        # Windows and staleness read points with t > newest - lookback.
+        drop_up_to = newest - _RETENTION_MS[signal]
+        if signal in CYCLE_SIGNALS or signal in _BASELINE_SIGNALS:
+            # A start (of a new cycle, or a late first one) can still arrive as far back as
+            # the lateness horizon; cycle features read points with t >= the cycle start.
+            drop_up_to = min(drop_up_to, horizon - 1)
+            if signal in CYCLE_SIGNALS and cycle_start is not None:
+                drop_up_to = min(drop_up_to, cycle_start - 1)
+        cut = series.window(drop_up_to, 0)[1]  # first index with t > drop_up_to
+        cut = min(cut, max(0, len(series) - KEEP_NEWEST))
+        if cut <= 0:
+            return
+        kept = range(cut, len(series))
+        if signal in _BASELINE_SIGNALS:
+            series.keep(sorted(_baseline_pins(series, first_start, horizon).union(kept)))
+        else:
+            series.drop_before(cut)
+
+    def _prune_infusions(self, horizon: int, first_start: int | None) -> None:
+        """Keep the current cycle's events, the first start and anything a late event could
+        still combine with (within the lateness horizon)."""
+        starts = [e.cycle for e in self.infusions if e.action == "start"]
+        current = starts[-1] if starts else None
+        self.infusions = [
+            e
+            for e in self.infusions
+            if e.time_ms >= horizon
+            or current is None
+            or e.cycle == current
+            or (e.action == "start" and e.time_ms == first_start)
+        ]
+
+
+def _baseline_pins(series: Series, first_start: int | None, horizon: int) -> set[int]:
+    """Indices of the points a baseline may still need.
+
+    With a known first start: the last ``BASELINE_PINNED`` points before it and all points of
+    the 24 h after it. Before any start: the last points before the lateness horizon, since a
+    start arriving late cannot be older than the horizon.
+    """
+    anchor = horizon if first_start is None else first_start
+    before = series.window(anchor - 1, 0)[1]  # points with t < anchor
+    pins = set(range(max(0, before - BASELINE_PINNED), before))
+    if first_start is not None:
+        end = first_start + int(BASELINE_AFTER_START_H * HOUR_MS)
+        lo = before
+        hi = series.window(end - 1, 0)[1]
+        pins.update(range(lo, hi))
+    return pins
+
+
+def _content_digest(event: Event) -> str:
+    # Stable across processes (Python's hash() is salted), so dedup survives a restart.
+    return hashlib.blake2b(_ENCODER.encode(event), digest_size=8).hexdigest()
+
+
+def _status_name(code: int) -> str:
+    return ("preliminary", "final", "amended", "corrected")[code]
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODER = msgspec.msgpack.Decoder(PatientState)

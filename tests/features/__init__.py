@@ -1,0 +1,1 @@
+"""Tests of the per-patient feature state, catalog and timeline."""

@@ -1,0 +1,91 @@
+"""Apply outcomes: duplicates, corrections, retractions, lateness, serialization, bounds."""
+
+from __future__ import annotations
+
+from contract.reasons import Reason
+from features.compute import snapshot
+from features.state import PatientState
+from tests.features.factory import MIN, PID, T0, H, context, infusion, neuro, obs, retract
+
+
+def test_outcomes_of_versions() -> None:
+    s = PatientState(patient_id=PID)
+    o = obs("crp", 50, T0, obs_id="c1", status="preliminary")
+    assert s.apply(o).kind == "applied"
+    assert s.apply(o).kind == "duplicate"
+    final = obs("crp", 55, T0, obs_id="c1", status="final")
+    r = s.apply(final)
+    assert r.kind == "corrected" and "55" in r.reason
+    assert s.apply(o).kind == "duplicate"  # a preliminary never replaces a final
+    assert s.apply(obs("crp", 60, T0, obs_id="c1", status="corrected")).kind == "corrected"
+    assert snapshot(s, T0 + H).get("crp_last") == 60
+    assert s.apply(retract(final)).kind == "retracted"
+    assert snapshot(s, T0 + H).get("crp_last") is None
+    assert s.apply(retract(final)).kind == "duplicate"
+    assert s.apply(final).kind == "duplicate"  # a retracted obs_id stays retracted
+
+
+def test_correction_before_original() -> None:
+    s = PatientState(patient_id=PID)
+    r = s.apply(obs("alt", 90, T0, obs_id="a1", status="amended"))
+    assert r.kind == "unknown_correction" and r.dead_letter_reason is Reason.UNKNOWN_CORRECTION
+    assert s.apply(obs("alt", 300, T0, obs_id="a1")).kind == "duplicate"
+    assert snapshot(s, T0 + H).get("alt_last") == 90
+
+
+def test_retraction_before_original() -> None:
+    s = PatientState(patient_id=PID)
+    o = obs("alt", 300, T0, obs_id="a2")
+    assert s.apply(retract(o)).kind == "unknown_correction"
+    assert s.apply(o).kind == "duplicate"
+    assert snapshot(s, T0 + H).get("alt_last") is None
+
+
+def test_too_late_and_context_exemption() -> None:
+    s = PatientState(patient_id=PID, lateness_ms=48 * H)
+    s.apply(obs("hr", 80, T0))
+    edge = s.apply(obs("hr", 81, T0 - 48 * H))
+    assert edge.kind == "applied"  # exactly at the bound: accepted
+    late = s.apply(obs("hr", 82, T0 - 48 * H - 1))
+    assert late.kind == "too_late" and late.dead_letter_reason is Reason.TOO_LATE
+    assert s.apply(context(T0 - 400 * H, age_years=40.0)).kind == "applied"
+    assert snapshot(s, T0).get("age_years") == 40.0
+
+
+def test_duplicate_non_observation_events() -> None:
+    s = PatientState(patient_id=PID)
+    n = neuro(T0, ice_score=7)
+    assert s.apply(n).kind == "applied"
+    assert s.apply(n).kind == "duplicate"
+    start = infusion("start", T0, dose=9.0)
+    assert s.apply(start).kind == "applied"
+    assert s.apply(start).kind == "duplicate"
+    assert len(s.infusions) == 1
+
+
+def test_state_stays_bounded_over_days_of_minute_vitals() -> None:
+    s = PatientState(patient_id=PID)
+    s.apply(infusion("start", T0, dose=9.0))
+    for k in range(5 * 24 * 60):
+        s.apply(obs("hr", 80 + k % 7, T0 + k * MIN))
+    s.prune()
+    # 24 h window + newest kept, not five days
+    assert len(s.series["hr"]) <= 24 * 60 + 3
+    assert len(s.seen) <= 1
+    blob = s.to_bytes()
+    assert PatientState.from_bytes(blob) == s
+
+
+def test_wrong_patient_is_an_error() -> None:
+    s = PatientState(patient_id="someone-else")
+    try:
+        s.apply(obs("hr", 80, T0))
+    except ValueError:
+        return
+    raise AssertionError("expected ValueError")
+
+
+def test_unknown_signal_is_accepted_without_change() -> None:
+    s = PatientState(patient_id=PID)
+    r = s.apply(obs("glucose", 100, T0))
+    assert r.kind == "applied" and not r.changed and "glucose" in r.reason
