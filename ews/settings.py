@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     """Partitions of the topics the service creates; patients are spread over them by key."""
     topic_replication: int = Field(default=1, ge=1, le=7)
     """Replication factor of the topics the service creates."""
+    group_instance_id: str | None = None
+    """Static group membership id (Kubernetes: the pod name), so a restarted pod gets its
+    partitions back without a rebalance."""
     session_timeout_s: float = Field(default=10.0, gt=0)
     """Consumer-group session timeout; group joins wait about half of it."""
     fetch_max_wait_ms: int = Field(default=50, ge=1, le=10000)
@@ -82,8 +85,12 @@ class Settings(BaseSettings):
     """Event times further than this in the future of the receive time are dead-lettered."""
     max_event_age_days: float = Field(default=3650.0, gt=0)
     """Event times older than this before the receive time are dead-lettered."""
-    dedup_window: int = Field(default=4096, ge=16)
-    """How many recent message ids per partition are remembered to drop duplicates."""
+    dedup_window: int = Field(default=256, ge=8, le=65536)
+    """How many recent message ids per patient are remembered to drop duplicate deliveries."""
+    hl7_default_tz: str = "UTC"
+    """Time zone (IANA name) for HL7 v2 timestamps that carry no UTC offset."""
+    publish_canonical: bool = True
+    """Publish every accepted message's canonical record on the canonical topic."""
     extra_codes_file: Path | None = None
     """A site's extra codes CSV (columns of contract/codes.csv), merged into the code map."""
     extra_signals_file: Path | None = None

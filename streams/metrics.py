@@ -1,0 +1,60 @@
+"""The service's Prometheus metrics (prefix ``ews_``), on an injected registry.
+
+Labels are bounded sets only (source, kind, reason, outcome, risk, grade...): never a patient
+id, message id or any other unbounded value.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class Metrics:
+    """All service metrics, registered on one registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.ingest_messages = Counter(
+            "ews_ingest_messages_total",
+            "Input messages by source format and outcome "
+            "(accepted, corrected, retracted, duplicate, dead_lettered).",
+            ["source", "outcome"],
+            registry=registry,
+        )
+        self.events_in = Counter(
+            "ews_events_in_total",
+            "Canonical events accepted, by source format and event kind.",
+            ["source", "kind"],
+            registry=registry,
+        )
+        self.events_rejected = Counter(
+            "ews_events_rejected_total",
+            "Messages or message parts rejected, by source format and reason.",
+            ["source", "reason"],
+            registry=registry,
+        )
+        self.deadletters = Counter(
+            "ews_deadletters_total",
+            "Dead-letter records written, by pipeline stage and reason.",
+            ["stage", "reason"],
+            registry=registry,
+        )
+        self.last_event_ts = Gauge(
+            "ews_input_last_event_timestamp_seconds",
+            "Event time of the newest accepted event per source; freshness is time() minus it.",
+            ["source"],
+            registry=registry,
+        )
+        self.ingest_seconds = Histogram(
+            "ews_ingest_seconds",
+            "Time to normalize one input message.",
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
+            registry=registry,
+        )
+        self.ready = Gauge(
+            "ews_ready",
+            "1 when the worker is ready (tables recovered, not rebalancing), else 0.",
+            registry=registry,
+        )

@@ -1,0 +1,97 @@
+"""Publishing input messages to the service's input topics (demo, replay, load tests).
+
+kafka-python's producer is used here (not Faust): these are external producers, like a
+hospital's integration engine, and keying by patient id is their job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable
+from types import TracebackType
+
+from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from ews.settings import Settings
+from streams.topics import CANONICAL, DEADLETTER, INPUT_TOPICS
+
+
+def ensure_topics(settings: Settings, extra: Iterable[str] = ()) -> None:
+    """Create the input, canonical and dead-letter topics if they do not exist yet.
+
+    Creating them up front with the configured partition count keeps every topic
+    co-partitioned by patient id, whichever side (producer or worker) starts first.
+    """
+    names = [settings.topic(n) for n in (*INPUT_TOPICS, CANONICAL, DEADLETTER, *extra)]
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="ews-admin")
+    try:
+        existing = set(admin.list_topics())
+        new = [
+            NewTopic(n, settings.topic_partitions, settings.topic_replication)
+            for n in names
+            if n not in existing
+        ]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(new)
+    finally:
+        admin.close()
+
+
+class Publisher:
+    """Sends (topic, patient key, bytes) to Kafka; a context manager that flushes on exit."""
+
+    def __init__(self, settings: Settings, *, linger_ms: int = 5) -> None:
+        self.settings = settings
+        self.sent = 0
+        self._producer = KafkaProducer(
+            bootstrap_servers=settings.bootstrap_servers,
+            linger_ms=linger_ms,
+            acks=1,
+            max_request_size=max(settings.max_message_bytes * 4, 1_048_576),
+        )
+
+    def send(self, logical_topic: str, key: str | bytes | None, value: bytes) -> None:
+        """Queue one message for ``<prefix>.<logical_topic>``."""
+        raw_key = key.encode() if isinstance(key, str) else key
+        self._producer.send(self.settings.topic(logical_topic), key=raw_key, value=value)
+        self.sent += 1
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        self._producer.flush(timeout=timeout_s)
+
+    def close(self) -> None:
+        self._producer.flush(timeout=30)
+        self._producer.close(timeout=5)
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def paced(times_ms: Iterable[int], speedup: float) -> Iterable[int]:
+    """Yield each event time after sleeping so that event time runs ``speedup`` x wall time.
+
+    ``speedup <= 0`` means as fast as possible.
+    """
+    start_wall: float | None = None
+    start_event = 0
+    for t in times_ms:
+        if speedup > 0:
+            if start_wall is None:
+                start_wall, start_event = time.monotonic(), t
+            due = start_wall + (t - start_event) / 1000 / speedup
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        yield t

@@ -1,0 +1,22 @@
+"""Logical topic names. Every full name is ``<EWS_TOPIC_PREFIX>.<logical>``.
+
+Inputs are keyed by patient id (interfaces.md), so one patient's events stay in one partition
+and therefore with one worker and its table partition.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+InputFormat = Literal["fhir", "hl7v2", "json"]
+
+#: Input topics and the format each carries.
+INPUT_TOPICS: dict[str, InputFormat] = {
+    "in.fhir": "fhir",
+    "in.hl7v2": "hl7v2",
+    "in.json": "json",
+}
+CANONICAL = "canonical"
+"""One :class:`contract.events.IngestRecord` per accepted input message (JSON)."""
+DEADLETTER = "deadletter"
+"""One :class:`contract.events.DeadLetter` per rejected message or message part (JSON)."""

@@ -1,0 +1,46 @@
+"""Faust's aiokafka transport with a configurable fetch wait.
+
+Faust fixes ``fetch_max_wait_ms`` at 1500 ms for worker consumers. On brokers that do not
+answer a waiting fetch early when data arrives (Tansu, see broker-notes.md) every hop then
+costs about half of that; on Kafka a shorter wait only means more, smaller fetches. The wait
+comes from ``EWS_FETCH_MAX_WAIT_MS`` via the app attribute ``ews_fetch_max_wait_ms``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from faust.transport import drivers
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+SCHEME = "ewskafka"
+
+
+class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Consumer thread that applies the app's fetch wait to the worker consumer."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        wait_ms = getattr(self.app, "ews_fetch_max_wait_ms", None)
+        if wait_ms is not None:
+            # aiokafka reads this attribute when it builds its fetcher in start().
+            consumer._fetch_max_wait_ms = int(wait_ms)
+        return consumer
+
+
+class TunedConsumer(faust_aiokafka.Consumer):
+    """Faust aiokafka consumer using :class:`TunedConsumerThread`."""
+
+    def _new_consumer_thread(self) -> TunedConsumerThread:
+        return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class Transport(faust_aiokafka.Transport):
+    """The aiokafka transport with :class:`TunedConsumer`."""
+
+    Consumer: ClassVar[type] = TunedConsumer
+
+
+def register() -> None:
+    """Make ``ewskafka://host:port`` broker URLs resolve to :class:`Transport`."""
+    drivers.TRANSPORTS.aliases.setdefault(SCHEME, f"{__name__}:Transport")

@@ -1,0 +1,58 @@
+"""Offline replay: every input message yields exactly one output line saying what became of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from ews.replay import ReplayRow, run_replay
+from tests.adapters import samples as s
+
+PSV_HEADER = "HR|O2Sat|Temp|SBP|MAP|DBP|Resp|FiO2|Age|Gender|ICULOS|SepsisLabel"
+
+
+def _rows(path: Path) -> list[ReplayRow]:
+    return [msgspec.json.decode(line, type=ReplayRow) for line in path.read_bytes().splitlines()]
+
+
+def test_hl7_file_with_several_messages(tmp_path: Path) -> None:
+    src = tmp_path / "labs.hl7"
+    good = s.hl7_oru(msg_id="A1")
+    bad = s.hl7_oru([s.Obx(code="99999-9")], msg_id="A2")
+    src.write_bytes(good.replace(b"\r", b"\n") + b"\n\n" + bad.replace(b"\r", b"\n"))
+    out = tmp_path / "out.jsonl"
+    assert run_replay(str(src), "hl7v2", str(out), publish=False) == 0
+    rows = _rows(out)
+    assert [r.outcome for r in rows] == ["accepted", "dead_lettered"]
+    assert rows[1].rejects[0].reason == "unknown_code"
+    assert rows[0].events[0].signal == "crp"  # type: ignore[union-attr]
+
+
+def test_physionet_stay_gives_one_row_per_input_row_and_reports_bad_cells(tmp_path: Path) -> None:
+    psv = tmp_path / "p000001.psv"
+    psv.write_text(
+        "\n".join(
+            [
+                PSV_HEADER,
+                "NaN|NaN|NaN|NaN|NaN|NaN|NaN|NaN|63.5|1|1|0",
+                "88|97|37.1|121|80|62|18|NaN|63.5|1|2|0",
+                "92|95|38.4|110|75|58|400|0.4|63.5|1|3|0",
+            ]
+        )
+    )
+    out = tmp_path / "out.jsonl"
+    assert run_replay(str(psv), "physionet", str(out), publish=False) == 0
+    rows = _rows(out)
+    assert [r.input.offset for r in rows] == [0, 1, 2]
+    assert rows[1].outcome == "accepted"
+    assert {e.signal for e in rows[1].events} >= {"hr", "spo2", "temp", "sbp"}  # type: ignore[union-attr]
+    # Resp 400/min is implausible: reported with its row, the rest of the row accepted.
+    assert [r.reason for r in rows[2].rejects] == ["implausible"]
+    fio2 = [e for e in rows[2].events if getattr(e, "signal", None) == "fio2"]
+    assert fio2 and fio2[0].value == pytest.approx(40.0)  # type: ignore[union-attr]
+
+
+def test_replay_needs_an_output_or_publish(tmp_path: Path) -> None:
+    assert run_replay(str(tmp_path), "json", None, publish=False) == 2

@@ -1,0 +1,73 @@
+"""Fixtures for integration tests: a real Tansu broker and real worker processes on loopback."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ews.settings import Settings
+from streams.broker import EmbeddedBroker
+from streams.process import WorkerProcess
+from streams.publish import ensure_topics
+
+_ids = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """One broker for the session; each test isolates itself with its own topic prefix."""
+    log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with EmbeddedBroker(log_path=log) as b:
+        yield b
+
+
+class Deployment:
+    """A topic namespace on the broker and the settings/env for workers that use it."""
+
+    def __init__(self, broker: EmbeddedBroker, tmp: Path, **overrides: str) -> None:
+        n = next(_ids)
+        self.broker = broker
+        self.tmp = tmp
+        self.env = {
+            "EWS_BOOTSTRAP_SERVERS": broker.bootstrap,
+            "EWS_APP_ID": f"ews-test-{os.getpid()}-{n}",
+            "EWS_TOPIC_PREFIX": f"t{os.getpid()}x{n}",
+            "EWS_TOPIC_PARTITIONS": "4",
+            "EWS_STORE": "memory://",
+            "EWS_DATA_DIR": str(tmp / "data"),
+            "EWS_SESSION_TIMEOUT_S": "6",
+            "EWS_LOG_LEVEL": "INFO",
+            **overrides,
+        }
+        self.settings = Settings(
+            **{k.removeprefix("EWS_").lower(): v for k, v in self.env.items()}  # type: ignore[arg-type]
+        )
+        ensure_topics(self.settings)
+        self.workers: list[WorkerProcess] = []
+
+    def topic(self, name: str) -> str:
+        return self.settings.topic(name)
+
+    def start_worker(self) -> WorkerProcess:
+        log = self.tmp / f"worker-{len(self.workers)}.log"
+        worker = WorkerProcess(self.env, log_path=log).start()
+        self.workers.append(worker)
+        worker.wait_ready(timeout_s=90)
+        return worker
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
+@pytest.fixture
+def deployment(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[Deployment]:
+    dep = Deployment(broker, tmp_path, EWS_MAX_MESSAGE_BYTES="4096")
+    try:
+        yield dep
+    finally:
+        dep.stop()
