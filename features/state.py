@@ -6,10 +6,13 @@ catalog feature from the stored points at snapshot time, so a late, corrected or
 point changes the next snapshot without any incremental bookkeeping to get wrong.
 
 Guarantees (tested against a batch recomputation in tests/features/test_oracle.py):
-- Out-of-order events are placed by event time. An event older than
-  ``newest_ms - lateness_ms`` (the newest event time seen) is ``too_late`` and not applied,
-  so the stream can dead-letter it with ``Reason.TOO_LATE``. PatientContext is exempt: it
-  describes the patient, not a moment.
+- Out-of-order events are placed by event time. An event older than the newest event time
+  seen *from the same source feed* minus ``lateness_ms`` is ``too_late`` and not applied, so
+  the stream can dead-letter it with ``Reason.TOO_LATE``. The bound is per feed because each
+  feed (FHIR vitals, HL7 labs, JSON bedside events) arrives on its own topic: a worker catching
+  up on a backlog may read one topic days ahead of another, and measured against the patient's
+  overall newest time the lagging feed's events would all look late. PatientContext is
+  exempt: it describes the patient, not a moment.
 - A snapshot at any ``at_ms >= newest_ms`` equals the features of the cleaned history.
 - Duplicates are idempotent: an Observation with a stored ``obs_id``, value and status; any
   other event whose message id and content were seen (``content`` because one message can
@@ -102,6 +105,8 @@ class PatientState(msgspec.Struct, kw_only=True):
     lateness_ms: int = DEFAULT_LATENESS_MS
     newest_ms: int | None = None
     """Newest event time applied (PatientContext excluded)."""
+    newest_by_source: dict[str, int] = {}
+    """Newest event time applied per source feed (the reference of the lateness bound)."""
     series: dict[str, Series] = {}
     tombstones: dict[str, int] = {}
     """Retracted ``obs_id`` -> event time, kept for the lateness bound."""
@@ -117,14 +122,18 @@ class PatientState(msgspec.Struct, kw_only=True):
         """Apply one canonical event (any order, duplicates and corrections allowed)."""
         if event.patient_id != self.patient_id:
             raise ValueError(f"event for {event.patient_id!r} applied to {self.patient_id!r}")
-        if not isinstance(event, PatientContext) and self.newest_ms is not None:
-            horizon = self.newest_ms - self.lateness_ms
-            if event.time_ms < horizon:
-                return ApplyResult(
-                    "too_late",
-                    f"event time is {(self.newest_ms - event.time_ms) / HOUR_MS:.1f} h behind "
-                    f"the newest event; the lateness bound is {self.lateness_ms / HOUR_MS:g} h",
-                )
+        feed_newest = self.newest_by_source.get(event.source)
+        if (
+            not isinstance(event, PatientContext)
+            and feed_newest is not None
+            and event.time_ms < feed_newest - self.lateness_ms
+        ):
+            return ApplyResult(
+                "too_late",
+                f"event time is {(feed_newest - event.time_ms) / HOUR_MS:.1f} h behind "
+                f"the newest {event.source} event; the lateness bound is "
+                f"{self.lateness_ms / HOUR_MS:g} h",
+            )
         if isinstance(event, Observation):
             result = self._apply_observation(event)
         elif isinstance(event, Retraction):
@@ -132,6 +141,8 @@ class PatientState(msgspec.Struct, kw_only=True):
         else:
             result = self._apply_other(event)
         if result.changed and not isinstance(event, PatientContext):
+            if feed_newest is None or event.time_ms > feed_newest:
+                self.newest_by_source[event.source] = event.time_ms
             self._advance(event.time_ms)
         return result
 
