@@ -96,6 +96,19 @@ class Settings(BaseSettings):
     extra_signals_file: Path | None = None
     """A site's extra signals CSV (columns of contract/signals.csv)."""
 
+    # --- Processing ----------------------------------------------------------------------
+    batch_max_messages: int = Field(default=500, ge=1, le=100_000)
+    """Most input messages processed as one batch (one state write per patient per batch)."""
+    batch_max_wait_ms: int = Field(default=20, ge=1, le=10_000)
+    """Longest a partial batch waits for more messages before it is processed."""
+    lateness_h: float = Field(default=48.0, gt=0, le=720)
+    """Events this far behind a patient's newest event time are dead-lettered as too late."""
+    score_interval_s: float = Field(default=900.0, gt=0)
+    """Longest gap (event time) between scores of a patient while only normal vitals arrive."""
+    score_abnormal_interval_s: float = Field(default=60.0, gt=0)
+    """Shortest gap between scores driven by abnormal vital signs (labs, assessments,
+    treatments and infusion events are always scored at once)."""
+
     # --- State ---------------------------------------------------------------------------
     store: str = "rocksdb://"
     """Faust table store: ``rocksdb://`` in production, ``memory://`` for tests."""

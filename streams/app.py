@@ -8,27 +8,35 @@ from __future__ import annotations
 
 import logging
 import ssl
-import time
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 import faust
-import msgspec
+from faust import streams as faust_streams
 from faust import web
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry
 
 from contract.codemap import load_codemap
-from contract.events import IngestRecord, InputRef, encode
+from contract.events import InputRef
 from ews.settings import Settings
 from streams import transport
-from streams.ingest import Ingestor, IngestResult, limits_from
+from streams.ingest import Ingestor, limits_from
 from streams.metrics import Metrics
+from streams.pipeline import (
+    BatchResult,
+    InMessage,
+    PatientRecord,
+    Pipeline,
+    ScoringPolicy,
+)
+from streams.pipeline import decode_record as decode_patient
+from streams.pipeline import encode_record as encode_patient
 from streams.topics import CANONICAL, DEADLETTER, INPUT_TOPICS, InputFormat
 
 log = logging.getLogger(__name__)
-_ids_encoder = msgspec.json.Encoder()
-_ids_decoder = msgspec.json.Decoder(list[str])
 
 
 def kafka_credentials(settings: Settings) -> Any:
@@ -77,6 +85,14 @@ class Service:
             dedup_window=settings.dedup_window,
             default_tz=settings.hl7_default_tz,
         )
+        self.pipeline = Pipeline(
+            self.ingestor,
+            scoring=ScoringPolicy(
+                interval_ms=int(settings.score_interval_s * 1000),
+                abnormal_interval_ms=int(settings.score_abnormal_interval_s * 1000),
+            ),
+            lateness_ms=int(settings.lateness_h * 3_600_000),
+        )
         self.app = self._build_app()
 
     def _build_app(self) -> faust.App:
@@ -111,15 +127,13 @@ class Service:
         self.deadletter = app.topic(
             s.topic(DEADLETTER), key_serializer="raw", value_serializer="raw"
         )
-        # Recent delivery ids per patient, for duplicate detection that survives restarts.
-        self.recent_ids = app.Table(
-            "recent-delivery-ids",
-            partitions=s.topic_partitions,
-            schema=faust.Schema(
-                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-            ),
+        # One record per patient (feature state, recent delivery ids), changelogged.
+        # key_type/value_type bytes make Faust use the raw codec for the changelog (it picks
+        # the changelog serializers from these, not from a schema).
+        self.patients = app.Table(
+            "patients", partitions=s.topic_partitions, key_type=bytes, value_type=bytes
         )
-        app.agent(self.inputs, name="ingest")(self._ingest_agent)
+        app.agent(self.inputs, name="pipeline")(self._pipeline_agent)
         setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
         service = self
 
@@ -141,55 +155,69 @@ class Service:
             and recovery.completed.is_set()
         )
 
-    async def _ingest_agent(self, stream: Any) -> AsyncIterator[None]:
-        async for event in stream.events():
+    async def _pipeline_agent(self, stream: Any) -> AsyncIterator[None]:
+        s = self.settings
+        async for events in stream.take_events(s.batch_max_messages, s.batch_max_wait_ms / 1000):
+            await self.process_batch(events)
+            yield None
+
+    async def process_batch(self, events: Sequence[Any]) -> BatchResult:
+        """Run one batch of Faust events through the pipeline and publish the outputs."""
+        messages: list[InMessage] = []
+        event_of: dict[int, Any] = {}
+        for event in events:
             msg = event.message
-            await self.handle(
+            value = event.value if isinstance(event.value, bytes) else b""
+            im = InMessage(
                 self.input_formats[msg.topic],
                 InputRef(msg.topic, msg.partition, msg.offset),
                 msg.key,
-                event.value,
+                value,
             )
-            yield None
-
-    async def handle(
-        self, fmt: InputFormat, ref: InputRef, key: bytes | None, value: bytes | None
-    ) -> IngestResult:
-        """Ingest one message: normalize, de-duplicate, publish, count."""
-        started = time.perf_counter()
-        data = value if isinstance(value, bytes) else b""
-        patient = key if key and len(key) <= 64 else None
-        recent: list[str] | None = None
-        if patient is not None:
-            stored = self.recent_ids.get(patient)
-            recent = _ids_decoder.decode(stored) if stored else []
-        result = self.ingestor.ingest(fmt, ref, key, data, int(time.time() * 1000), recent)
-        if result.outcome not in ("duplicate", "dead_lettered") and patient and recent:
-            self.recent_ids[patient] = _ids_encoder.encode(recent)
-        self.metrics.ingest_seconds.observe(time.perf_counter() - started)
-        await self._publish(fmt, key, result)
+            messages.append(im)
+            event_of[id(im)] = event
+        result = self.pipeline.process(messages, self._load)
+        for patient_id, record in result.touched.items():
+            # Faust files a table write under the current event's partition; in a batch that
+            # must be the partition of this patient's own message, not the batch's last one.
+            last = event_of[id(result.last_message[patient_id])]
+            with _current_event(last):
+                self.patients[patient_id.encode()] = encode_patient(record)
+        await self._publish(result)
         return result
 
-    async def _publish(self, fmt: InputFormat, key: bytes | None, result: IngestResult) -> None:
-        m = self.metrics
-        m.ingest_messages.labels(fmt, result.outcome).inc()
-        record = result.record
-        if record is not None:
-            self._count_events(fmt, record)
-            if self.settings.publish_canonical:
-                await self.canonical.send(key=record.patient_id.encode(), value=encode(record))
-        for letter, reason in zip(result.deadletters, result.reasons, strict=True):
-            m.events_rejected.labels(fmt, reason).inc()
-            m.deadletters.labels("ingest", reason).inc()
-            await self.deadletter.send(key=key, value=encode(letter))
+    def _load(self, patient_id: str) -> PatientRecord | None:
+        stored = self.patients.get(patient_id.encode())
+        return decode_patient(stored) if stored else None
 
-    def _count_events(self, fmt: InputFormat, record: IngestRecord) -> None:
-        newest = 0
-        for ev in record.events:
-            self.metrics.events_in.labels(fmt, type(ev).__name__.lower()).inc()
-            newest = max(newest, ev.time_ms)
-        if newest:
-            self.metrics.last_event_ts.labels(fmt).set(newest / 1000)
+    async def _publish(self, result: BatchResult) -> None:
+        m = self.metrics
+        for (fmt, outcome), n in result.outcomes.items():
+            m.ingest_messages.labels(fmt, outcome).inc(n)
+        for (fmt, kind), n in result.events_in.items():
+            m.events_in.labels(fmt, kind).inc(n)
+        for (fmt, reason), n in result.rejected.items():
+            m.events_rejected.labels(fmt, reason).inc(n)
+        for fmt, newest in result.newest_event_ms.items():
+            m.last_event_ts.labels(fmt).set(newest / 1000)
+        for seconds in result.scoring_seconds:
+            m.scoring_seconds.observe(seconds)
+        if self.settings.publish_canonical:
+            for key, value in result.canonical:
+                await self.canonical.send(key=key, value=value)
+        for dl_key, value, stage, reason in result.deadletters:
+            m.deadletters.labels(stage, reason).inc()
+            await self.deadletter.send(key=dl_key, value=value)
+
+
+@contextmanager
+def _current_event(event: Any) -> Iterator[None]:
+    """Make ``event`` Faust's current event for the duration (table partition routing)."""
+    token = faust_streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust_streams._current_event.reset(token)
 
 
 def create_app(settings: Settings | None = None) -> faust.App:

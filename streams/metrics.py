@@ -53,6 +53,12 @@ class Metrics:
             buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
             registry=registry,
         )
+        self.scoring_seconds = Histogram(
+            "ews_scoring_seconds",
+            "Time to snapshot one patient's features and grade them by every rule.",
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1),
+            registry=registry,
+        )
         self.ready = Gauge(
             "ews_ready",
             "1 when the worker is ready (tables recovered, not rebalancing), else 0.",

@@ -1,0 +1,192 @@
+"""``ews demo``: the whole pipeline on one machine, from a fresh checkout.
+
+Starts the embedded broker and one worker process, streams a synthetic blinatumomab cohort
+into the input topics the way hospital feeds would send it (vital signs as FHIR Bundles, labs
+as HL7 v2 ORU^R01, bedside and infusion events as canonical JSON), and prints what comes out:
+canonical records, dead letters with their reasons, and running counts. Ctrl-C (or
+``--duration``) stops the feed, the worker and the broker, in that order, leaving no process.
+
+The cohort's clock is laid two months in the past and replayed at ``speedup`` x real time, so
+event times stay behind the wall clock as they would in a live feed.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import msgspec
+
+from contract.events import (
+    DeadLetter,
+    IngestRecord,
+    Observation,
+    decode_deadletter,
+    decode_record,
+    encode,
+)
+from ews.settings import Settings
+from simulator.config import CohortConfig
+from simulator.export import fhir_bundle, hl7_message
+from simulator.messages import SimMessage
+from simulator.stream import Cohort, iter_messages
+from streams.broker import EmbeddedBroker
+from streams.process import WorkerProcess, tail
+from streams.publish import Publisher, ensure_topics
+
+_DAY_MS = 86_400_000
+_INTERESTING = {"temp": 38.0, "ferritin": 10_000.0}
+
+
+def encode_message(msg: SimMessage) -> tuple[str, str, bytes]:
+    """(input topic, patient key, bytes) for one simulated message, in its feed's format."""
+    patient = msg.events[0].patient_id
+    if msg.channel == "vitals" and (bundle := fhir_bundle(msg)) is not None:
+        return "in.fhir", patient, msgspec.json.encode(bundle)
+    if msg.channel.startswith("lab.") and (oru := hl7_message(msg)) is not None:
+        return "in.hl7v2", patient, oru.encode()
+    body = b'{"msg_id":"%s","patient_id":"%s","events":[%s]}' % (
+        msg.msg_id.encode(),
+        patient.encode(),
+        b",".join(encode(e) for e in msg.events),
+    )
+    return "in.json", patient, body
+
+
+class _Printer:
+    """Prints what the worker emits, and keeps the counts."""
+
+    def __init__(self) -> None:
+        self.outcomes: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.started = time.monotonic()
+        self.lock = threading.Lock()
+
+    def _stamp(self) -> str:
+        return f"[{time.monotonic() - self.started:6.1f}s]"
+
+    def record(self, rec: IngestRecord) -> None:
+        with self.lock:
+            self.outcomes[rec.outcome] += 1
+        notable = [
+            f"{e.signal} {e.value:g} {e.unit}"
+            for e in rec.events
+            if isinstance(e, Observation) and e.value >= _INTERESTING.get(e.signal, 1e18)
+        ]
+        if rec.outcome in ("corrected", "retracted", "duplicate") or notable:
+            what = ", ".join(notable) or f"{len(rec.events)} event(s)"
+            print(f"{self._stamp()} {rec.patient_id:<10} {rec.source:<7} {rec.outcome:<9} {what}")
+
+    def deadletter(self, letter: DeadLetter) -> None:
+        with self.lock:
+            self.outcomes["dead_lettered"] += 1
+            self.reasons[letter.reason] += 1
+        where = f" item {letter.item}" if letter.item is not None else ""
+        print(f"{self._stamp()} DEAD LETTER {letter.reason}{where}: {letter.detail[:90]}")
+
+    def summary(self) -> str:
+        with self.lock:
+            outs = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
+            why = ", ".join(f"{k} {v}" for k, v in self.reasons.most_common(4))
+        return f"{self._stamp()} -- messages: {outs or 'none yet'}" + (
+            f" | dead letters: {why}" if why else ""
+        )
+
+
+def run_demo(patients: int, speedup: float, duration_s: float, seed: int) -> int:
+    """Run the demo; returns the process exit code."""
+    work = Path("var/demo")
+    work.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    print("Starting the embedded Kafka-protocol broker (Tansu) on loopback...", flush=True)
+    with EmbeddedBroker(log_path=work / "broker.log") as broker:
+        settings = Settings(
+            bootstrap_servers=broker.bootstrap,
+            store="memory://",
+            data_dir=work / "data",
+            topic_partitions=4,
+        )
+        ensure_topics(settings)
+        env = {
+            "EWS_BOOTSTRAP_SERVERS": broker.bootstrap,
+            "EWS_STORE": "memory://",
+            "EWS_DATA_DIR": str(work / "data"),
+            "EWS_TOPIC_PARTITIONS": "4",
+        }
+        worker = WorkerProcess(env, log_path=work / "worker.log").start()
+        printer = _Printer()
+        try:
+            print(f"Broker on {broker.bootstrap}; worker pid {worker.proc and worker.proc.pid}")
+            print(f"Worker log: {work / 'worker.log'}; waiting for it to be ready...")
+            worker.wait_ready(timeout_s=120)
+            print(f"Worker ready: metrics on http://127.0.0.1:{worker.web_port}/metrics")
+            reader = threading.Thread(
+                target=_read, args=(settings, printer, stop), daemon=True, name="reader"
+            )
+            reader.start()
+            _feed(settings, patients, seed, speedup, duration_s, printer, stop)
+        except KeyboardInterrupt:
+            print("\nCtrl-C: stopping the feed, the worker and the broker...", flush=True)
+        finally:
+            stop.set()
+            print(printer.summary())
+            worker.stop()
+    print("Stopped cleanly.")
+    return 0
+
+
+def _read(settings: Settings, printer: _Printer, stop: threading.Event) -> None:
+    topics = [settings.topic("canonical"), settings.topic("deadletter")]
+    for topic, value in tail(settings.bootstrap_servers, topics, stop.is_set):
+        if topic.endswith(".canonical"):
+            printer.record(decode_record(value))
+        else:
+            printer.deadletter(decode_deadletter(value))
+
+
+def _feed(
+    settings: Settings,
+    patients: int,
+    seed: int,
+    speedup: float,
+    duration_s: float,
+    printer: _Printer,
+    stop: threading.Event,
+) -> None:
+    now_ms = int(time.time() * 1000)
+    config = CohortConfig(
+        n_patients=patients,
+        seed=seed,
+        start_ms=now_ms - 60 * _DAY_MS,
+        enrollment_days=0.25,
+    )
+    print(
+        f"Streaming {patients} synthetic patients at {speedup:g}x real time "
+        "(vitals as FHIR, labs as HL7 v2, bedside events as JSON)..."
+    )
+    wall_start = time.monotonic()
+    first_arrival: int | None = None
+    last_summary = wall_start
+    with Publisher(settings) as publisher:
+        for msg in iter_messages(Cohort(config)):
+            if stop.is_set():
+                break
+            if first_arrival is None:
+                first_arrival = msg.arrival_ms
+            due = wall_start + (msg.arrival_ms - first_arrival) / 1000 / speedup
+            while (delay := due - time.monotonic()) > 0:
+                time.sleep(min(delay, 0.5))
+                publisher.flush()
+                if time.monotonic() - last_summary >= 10:
+                    print(printer.summary(), flush=True)
+                    last_summary = time.monotonic()
+            if duration_s and time.monotonic() - wall_start > duration_s:
+                break
+            topic, key, body = encode_message(msg)
+            publisher.send(topic, key, body)
+    print(f"Feed finished: {publisher.sent} messages sent.", file=sys.stderr)
+    # Let the worker drain what was sent before the summary.
+    time.sleep(3)

@@ -1,0 +1,284 @@
+"""The worker's processing of one batch of input messages, free of Faust.
+
+Per batch: every message is ingested (normalized, de-duplicated), its events are applied to
+the patient's feature state, and each patient touched is snapshotted and scored at most once,
+when something meaningful changed or the scoring cadence is due. Each patient's record is read
+once and written back once per batch, so the changelog gets one write per patient per batch,
+not one per observation.
+
+The agent in ``streams/app.py`` supplies the records (a Faust table) and publishes the outputs;
+tests drive :class:`Pipeline` directly with a dict.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import msgspec
+
+from contract.events import EVENT_TYPES, DeadLetter, Event, InputRef, Observation, encode
+from features.compute import snapshot as take_snapshot
+from features.snapshot import Snapshot
+from features.state import PatientState
+from scoring.api import score_snapshot
+from scoring.config import RuleConfig
+from scoring.result import Assessment
+from streams.ingest import Ingestor
+from streams.topics import InputFormat
+
+_MINUTE_MS = 60_000
+
+# Vital signs arrive at monitor cadence; a run of normal values does not need a new score.
+VITAL_SIGNALS = frozenset({"hr", "rr", "spo2", "temp", "sbp", "dbp", "map", "etco2"})
+
+# Values outside the NEWS2 zero band (RCP 2017) are "abnormal": they are scored promptly.
+_NORMAL_BAND: dict[str, tuple[float, float]] = {
+    "hr": (51.0, 90.0),
+    "rr": (12.0, 20.0),
+    "spo2": (96.0, 100.0),
+    "temp": (36.1, 38.0),
+    "sbp": (111.0, 219.0),
+}
+
+
+class PatientRecord(msgspec.Struct, kw_only=True):
+    """Everything the worker keeps for one patient, stored as one table value."""
+
+    state: PatientState
+    recent_ids: list[str] = []
+    """Recent delivery ids (oldest first) for duplicate detection."""
+    last_scored_ms: int | None = None
+    """Event time of the last scored snapshot."""
+
+
+_record_encoder = msgspec.msgpack.Encoder()
+_record_decoder = msgspec.msgpack.Decoder(PatientRecord)
+
+
+def encode_record(record: PatientRecord) -> bytes:
+    """Compact bytes of a patient record (msgpack) for the state table."""
+    return _record_encoder.encode(record)
+
+
+def decode_record(data: bytes) -> PatientRecord:
+    """Inverse of :func:`encode_record`."""
+    return _record_decoder.decode(data)
+
+
+@dataclass(frozen=True, slots=True)
+class InMessage:
+    """One input message as the agent received it."""
+
+    fmt: InputFormat
+    ref: InputRef
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(slots=True)
+class Scored:
+    """A patient scored in this batch."""
+
+    snapshot: Snapshot
+    assessment: Assessment
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What a batch produced: outputs to publish and counts for the metrics."""
+
+    canonical: list[tuple[bytes, bytes]] = field(default_factory=list)
+    deadletters: list[tuple[bytes | None, bytes, str, str]] = field(default_factory=list)
+    """(key, encoded DeadLetter, stage, reason)."""
+    scored: list[Scored] = field(default_factory=list)
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(source format, outcome) -> messages."""
+    events_in: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(source format, event kind) -> events accepted."""
+    rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(source format, reason) -> rejected messages or parts."""
+    state_outcomes: Counter[str] = field(default_factory=Counter)
+    """Feature-state apply outcomes (applied, duplicate, corrected, too_late...)."""
+    newest_event_ms: dict[str, int] = field(default_factory=dict)
+    """Source format -> newest accepted event time (input freshness)."""
+    touched: dict[str, PatientRecord] = field(default_factory=dict)
+    """Patient id -> record to write back (only patients with an accepted message)."""
+    loaded: dict[str, PatientRecord] = field(default_factory=dict)
+    """Patient id -> record read in this batch (written back only if touched)."""
+    last_message: dict[str, InMessage] = field(default_factory=dict)
+    """Patient id -> the last message of the batch for that patient (its partition)."""
+    scoring_seconds: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringPolicy:
+    """When a patient is re-scored (event time, not wall time)."""
+
+    interval_ms: int = 15 * _MINUTE_MS
+    """Longest gap between scores while only normal vital signs arrive."""
+    abnormal_interval_ms: int = _MINUTE_MS
+    """Shortest gap between scores driven by abnormal vital signs."""
+
+    def due(self, last_scored_ms: int | None, now_ms: int, trigger: str) -> bool:
+        """Whether to score now, given what arrived (``trigger``) since the last score.
+
+        ``trigger`` is ``"event"`` (a lab, assessment, treatment, infusion or support change:
+        always scored), ``"abnormal"`` (an abnormal vital sign) or ``"vitals"``.
+        """
+        if trigger == "event" or last_scored_ms is None:
+            return True
+        gap = now_ms - last_scored_ms
+        if trigger == "abnormal":
+            return gap >= self.abnormal_interval_ms
+        return gap >= self.interval_ms
+
+
+def scoring_trigger(events: Iterable[Event]) -> str:
+    """Classify what arrived for a patient: ``event``, ``abnormal`` or ``vitals``."""
+    trigger = "vitals"
+    for ev in events:
+        if not isinstance(ev, Observation) or ev.signal not in VITAL_SIGNALS:
+            return "event"
+        band = _NORMAL_BAND.get(ev.signal)
+        if band is not None and not band[0] <= ev.value <= band[1]:
+            trigger = "abnormal"
+    return trigger
+
+
+_KIND: dict[type, str] = {t: str(t.__struct_config__.tag) for t in EVENT_TYPES}
+
+
+class Pipeline:
+    """Ingest -> feature state -> snapshot -> rules, for batches of input messages."""
+
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        *,
+        rule_config: RuleConfig | None = None,
+        scoring: ScoringPolicy | None = None,
+        lateness_ms: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ingestor = ingestor
+        self.rule_config = rule_config or RuleConfig()
+        self.scoring = scoring or ScoringPolicy()
+        self.lateness_ms = lateness_ms
+        self.clock = clock
+
+    def new_record(self, patient_id: str) -> PatientRecord:
+        """An empty record for a patient seen for the first time."""
+        if self.lateness_ms is None:
+            return PatientRecord(state=PatientState(patient_id=patient_id))
+        return PatientRecord(
+            state=PatientState(patient_id=patient_id, lateness_ms=self.lateness_ms)
+        )
+
+    def process(
+        self, messages: Iterable[InMessage], load: Callable[[str], PatientRecord | None]
+    ) -> BatchResult:
+        """Process one batch. ``load`` returns a patient's stored record (``None`` if new)."""
+        out = BatchResult()
+        received_ms = int(self.clock() * 1000)
+        arrived: dict[str, list[Event]] = {}
+        for msg in messages:
+            self._one(msg, received_ms, load, out, arrived)
+        for patient_id, events in arrived.items():
+            self._maybe_score(patient_id, out.touched[patient_id], events, out)
+        return out
+
+    def _record(
+        self, patient_id: str, load: Callable[[str], PatientRecord | None], out: BatchResult
+    ) -> PatientRecord:
+        record = out.loaded.get(patient_id)
+        if record is None:
+            record = load(patient_id) or self.new_record(patient_id)
+            out.loaded[patient_id] = record
+        return record
+
+    def _one(
+        self,
+        msg: InMessage,
+        received_ms: int,
+        load: Callable[[str], PatientRecord | None],
+        out: BatchResult,
+        arrived: dict[str, list[Event]],
+    ) -> None:
+        patient = _patient_key(msg.key)
+        record = self._record(patient, load, out) if patient is not None else None
+        result = self.ingestor.ingest(
+            msg.fmt,
+            msg.ref,
+            msg.key,
+            msg.value,
+            received_ms,
+            record.recent_ids if record is not None else None,
+        )
+        out.outcomes[(msg.fmt, result.outcome)] += 1
+        for letter, reason in zip(result.deadletters, result.reasons, strict=True):
+            out.rejected[(msg.fmt, reason)] += 1
+            out.deadletters.append((msg.key, encode(letter), "ingest", reason))
+        ingest_record = result.record
+        if ingest_record is None:
+            return
+        out.canonical.append((ingest_record.patient_id.encode(), encode(ingest_record)))
+        if record is None or patient is None or result.outcome == "duplicate":
+            return
+        # Accepted: the delivery id was recorded, so the record must be written back.
+        out.touched[patient] = record
+        out.last_message[patient] = msg
+        applied = arrived.setdefault(patient, [])
+        for index, event in enumerate(ingest_record.events):
+            out.events_in[(msg.fmt, _KIND[type(event)])] += 1
+            newest = out.newest_event_ms.get(msg.fmt, 0)
+            if event.time_ms > newest:
+                out.newest_event_ms[msg.fmt] = event.time_ms
+            res = record.state.apply(event)
+            out.state_outcomes[res.kind] += 1
+            late = res.dead_letter_reason
+            if late == "too_late":
+                # A correction of an unknown observation is kept by the state (so a late
+                # original cannot revive a wrong value) and counted, not dead-lettered.
+                letter = DeadLetter(
+                    reason=str(late),
+                    detail=res.reason,
+                    stage="features",
+                    input=msg.ref,
+                    key=msg.key,
+                    original=msg.value,
+                    item=index,
+                    received_ms=received_ms,
+                )
+                out.rejected[(msg.fmt, str(late))] += 1
+                out.deadletters.append((msg.key, encode(letter), "features", str(late)))
+            elif res.changed:
+                applied.append(event)
+
+    def _maybe_score(
+        self, patient_id: str, record: PatientRecord, events: list[Event], out: BatchResult
+    ) -> None:
+        state = record.state
+        if not events or state.newest_ms is None:
+            return
+        at_ms = state.newest_ms
+        if not self.scoring.due(record.last_scored_ms, at_ms, scoring_trigger(events)):
+            return
+        started = time.perf_counter()
+        snap = take_snapshot(state, at_ms)
+        assessment = score_snapshot(snap, self.rule_config)
+        out.scoring_seconds.append(time.perf_counter() - started)
+        record.last_scored_ms = at_ms
+        out.scored.append(Scored(snap, assessment))
+
+
+def _patient_key(key: bytes | None) -> str | None:
+    """The message key as a patient id, when it can be one (non-empty, bounded, UTF-8)."""
+    if not key or len(key) > 64:
+        return None
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
