@@ -64,6 +64,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         fmt=args.format,
         out=args.out,
         publish=args.publish,
+        detail=args.detail,
     )
 
 
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", help="offline: write one JSON line per input message here")
     p.add_argument("--publish", action="store_true", help="publish to the input topics")
+    p.add_argument("--detail", action="store_true", help="offline: write whole rule assessments")
     p.set_defaults(func=_cmd_replay)
     return parser
 

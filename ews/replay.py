@@ -1,9 +1,12 @@
 """``ews replay``: run recorded input through the service's own code, offline or via Kafka.
 
-Offline (``--out FILE``) every message goes through the same :class:`streams.ingest.Ingestor`
-the worker uses and one JSON line per input message is written: what became of it, its
-canonical events or its dead-letter reasons. With ``--publish`` the messages are sent to the
-input topics, keyed by the patient named in each message, for a running worker to process.
+Offline (``--out FILE``) every message goes through the same :class:`streams.pipeline.Pipeline`
+the worker runs (ingest, feature state, rules), scoring every message, and one JSON line per
+input message is written: what became of it, its canonical events or its dead-letter reasons,
+and the grades of the snapshot taken after it (each syndrome's grade and every criterion's
+grade or points with its version); ``--detail`` writes the whole rule assessment instead.
+With ``--publish`` the messages are sent to the input topics, keyed by the patient named in
+each message, for a running worker to process.
 """
 
 from __future__ import annotations
@@ -12,14 +15,24 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from contract.codemap import load_codemap
-from contract.events import DeadLetter, Event, InputRef, encode
+from contract.events import (
+    DeadLetter,
+    Event,
+    InputRef,
+    decode_deadletter,
+    decode_record,
+    encode,
+)
 from ews.inputs import read_inputs
 from ews.settings import Settings
+from scoring.api import assessment_to_dict
 from streams.ingest import Ingestor, limits_from
+from streams.pipeline import InMessage, PatientRecord, Pipeline, Scored, ScoringPolicy
 from streams.topics import DEADLETTER, INPUT_TOPICS, InputFormat
 
 _TOPIC_OF_FORMAT: dict[InputFormat, str] = {fmt: name for name, fmt in INPUT_TOPICS.items()}
@@ -33,6 +46,26 @@ class RejectOut(msgspec.Struct):
     item: int | None
 
 
+class CriterionGrade(msgspec.Struct, omit_defaults=True):
+    """One criterion's verdict on a snapshot."""
+
+    version: str
+    grade: int | None = None
+    points: float | None = None
+    complete: bool = True
+
+
+class Grades(msgspec.Struct, omit_defaults=True):
+    """The rule layers' verdict on the snapshot taken after a message."""
+
+    time_ms: int
+    ruleset_version: str
+    cycle: int | None
+    infusion_day: int | None
+    syndromes: dict[str, int | None]
+    criteria: dict[str, CriterionGrade]
+
+
 class ReplayRow(msgspec.Struct, omit_defaults=True):
     """One output line of an offline replay."""
 
@@ -41,9 +74,28 @@ class ReplayRow(msgspec.Struct, omit_defaults=True):
     patient_id: str | None = None
     events: tuple[Event, ...] = ()
     rejects: list[RejectOut] = []
+    grades: Grades | None = None
+    assessment: dict[str, Any] | None = None
 
 
-def run_replay(path: str, fmt: str, out: str | None, publish: bool) -> int:
+def grades_of(scored: Scored) -> Grades:
+    """The compact per-snapshot grades of a scored snapshot."""
+    a = scored.assessment
+    timeline = scored.snapshot.timeline
+    return Grades(
+        time_ms=a.time_ms,
+        ruleset_version=a.ruleset_version,
+        cycle=timeline.cycle,
+        infusion_day=timeline.infusion_day,
+        syndromes={risk: s.grade for risk, s in a.syndromes.items()},
+        criteria={
+            name: CriterionGrade(c.version, c.grade, c.points, c.complete)
+            for name, c in a.criteria.items()
+        },
+    )
+
+
+def run_replay(path: str, fmt: str, out: str | None, publish: bool, *, detail: bool = False) -> int:
     """Replay ``path``; returns a process exit code."""
     if not out and not publish:
         print("ews replay: give --out FILE (offline) or --publish", file=sys.stderr)
@@ -62,7 +114,7 @@ def run_replay(path: str, fmt: str, out: str | None, publish: bool) -> int:
         _publish(settings, ingestor, Path(path), fmt, stream_fmt, counts)
     else:
         assert out is not None
-        _offline(ingestor, Path(path), fmt, stream_fmt, Path(out), counts)
+        _offline(settings, ingestor, Path(path), fmt, stream_fmt, Path(out), counts, detail)
     elapsed = time.perf_counter() - started
     total = sum(counts.values())
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
@@ -71,29 +123,51 @@ def run_replay(path: str, fmt: str, out: str | None, publish: bool) -> int:
 
 
 def _offline(
+    settings: Settings,
     ingestor: Ingestor,
     path: Path,
     fmt: str,
     stream_fmt: InputFormat,
     out: Path,
     counts: Counter[str],
+    detail: bool,
 ) -> None:
+    # Score after every message: a replay is for checking grades, not for saving CPU.
+    pipeline = Pipeline(
+        ingestor,
+        scoring=ScoringPolicy(interval_ms=0, abnormal_interval_ms=0),
+        lateness_ms=int(settings.lateness_h * 3_600_000),
+    )
+    records: dict[str, PatientRecord] = {}
     encoder = msgspec.json.Encoder()
     now_ms = int(time.time() * 1000)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as fh:
         for msg in read_inputs(path, fmt):
-            result = ingestor.ingest(stream_fmt, msg.ref, None, msg.data, now_ms)
-            counts[result.outcome] += 1
+            # Files carry no Kafka key: key the message by the patient its body names, as a
+            # hospital's producer would.
+            probe = ingestor.ingest(stream_fmt, msg.ref, None, msg.data, now_ms)
+            key = probe.patient_id.encode() if probe.patient_id else None
+            result = pipeline.process([InMessage(stream_fmt, msg.ref, key, msg.data)], records.get)
+            records.update(result.touched)
+            outcome = next(iter(result.outcomes))[1] if result.outcomes else "dead_lettered"
+            counts[outcome] += 1
             counts["rejected_parts"] += len(msg.rejects)
             rejects = [RejectOut(str(r.reason), r.detail, r.item) for r in msg.rejects]
-            rejects += [RejectOut(d.reason, d.detail, d.item) for d in result.deadletters]
+            rejects += [
+                RejectOut(dl.reason, dl.detail, dl.item)
+                for dl in (decode_deadletter(v) for _, v, _, _ in result.deadletters)
+            ]
+            canonical = [decode_record(v) for _, v in result.canonical]
+            scored = result.scored[0] if result.scored else None
             row = ReplayRow(
                 input=msg.ref,
-                outcome=result.outcome,
-                patient_id=result.patient_id,
-                events=result.record.events if result.record else (),
+                outcome=outcome,
+                patient_id=probe.patient_id,
+                events=canonical[0].events if canonical else (),
                 rejects=rejects,
+                grades=grades_of(scored) if scored and not detail else None,
+                assessment=assessment_to_dict(scored.assessment) if scored and detail else None,
             )
             fh.write(encoder.encode(row) + b"\n")
 

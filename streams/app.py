@@ -139,21 +139,34 @@ class Service:
 
         @app.page("/ready")
         async def ready(view: web.View, request: web.Request) -> web.Response:
-            is_ready = service.is_ready()
-            service.metrics.ready.set(1 if is_ready else 0)
-            return view.json({"ready": is_ready}, status=200 if is_ready else 503)
+            phase = service.readiness()
+            service.metrics.ready.set(1 if phase == "ready" else 0)
+            body = {"ready": phase == "ready", "phase": phase}
+            return view.json(body, status=200 if phase == "ready" else 503)
+
+        @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
+        async def update_ready_gauge() -> None:
+            # Prometheus sees readiness even when nothing polls /ready.
+            service.metrics.ready.set(1 if service.is_ready() else 0)
 
         return app
 
-    def is_ready(self) -> bool:
-        """Ready when assigned partitions are recovered and no rebalance is running."""
+    def readiness(self) -> str:
+        """``ready``, or why not: ``starting``, ``rebalancing`` or ``recovering``."""
         app = self.app
         recovery = cast(Any, app.tables).recovery
-        return bool(
-            not app.rebalancing
-            and not getattr(app, "in_recovery", False)
-            and recovery.completed.is_set()
-        )
+        # Faust recovers tables inside a rebalance; name the more specific phase.
+        if getattr(app, "in_recovery", False) or recovery.in_recovery:
+            return "recovering"
+        if app.rebalancing:
+            return "rebalancing"
+        if not recovery.completed.is_set():
+            return "starting"
+        return "ready"
+
+    def is_ready(self) -> bool:
+        """Ready when assigned partitions are recovered and no rebalance is running."""
+        return self.readiness() == "ready"
 
     async def _pipeline_agent(self, stream: Any) -> AsyncIterator[None]:
         s = self.settings

@@ -56,3 +56,29 @@ def test_physionet_stay_gives_one_row_per_input_row_and_reports_bad_cells(tmp_pa
 
 def test_replay_needs_an_output_or_publish(tmp_path: Path) -> None:
     assert run_replay(str(tmp_path), "json", None, publish=False) == 2
+
+
+def test_replay_writes_per_snapshot_grades_from_the_rules(tmp_path: Path) -> None:
+    """A febrile, hypotensive patient on pressors: the replayed grades are the rules' grades."""
+    t0 = s.EVENT_MS
+    events = [
+        s.json_event("infusion", action="start", cycle=1, dose_ug_per_day=9.0, time_ms=t0),
+        s.json_observation(signal="temp", value=38.9, unit="Cel", obs_id="t1", time_ms=t0 + 3_600_000),
+        s.json_observation(signal="sbp", value=84, unit="mm[Hg]", obs_id="b1", time_ms=t0 + 3_700_000),
+        s.json_event("vasopressor", count=1, time_ms=t0 + 3_800_000),
+    ]  # fmt: skip
+    src = tmp_path / "stay.jsonl"
+    src.write_bytes(
+        b"\n".join(s.encode(s.json_batch([e], msg_id=f"m{i}")) for i, e in enumerate(events))
+    )
+    out = tmp_path / "out.jsonl"
+    assert run_replay(str(src), "json", str(out), publish=False) == 0
+    rows = _rows(out)
+    assert len(rows) == len(events)
+    last = rows[-1].grades
+    assert last is not None
+    assert last.cycle == 1 and last.infusion_day == 1
+    assert last.syndromes["crs"] == 3  # ASTCT: fever with hypotension needing one vasopressor
+    assert last.criteria["astct_crs"].grade == 3
+    # Before any vital sign the CRS grade is undetermined, never "0": missing is not normal.
+    assert rows[0].grades is not None and rows[0].grades.syndromes["crs"] is None

@@ -52,10 +52,15 @@ class Deployment:
     def topic(self, name: str) -> str:
         return self.settings.topic(name)
 
-    def start_worker(self) -> WorkerProcess:
+    def start_worker_unready(self) -> WorkerProcess:
+        """Start a worker without waiting for it to be ready."""
         log = self.tmp / f"worker-{len(self.workers)}.log"
         worker = WorkerProcess(self.env, log_path=log).start()
         self.workers.append(worker)
+        return worker
+
+    def start_worker(self) -> WorkerProcess:
+        worker = self.start_worker_unready()
         worker.wait_ready(timeout_s=90)
         return worker
 
