@@ -68,6 +68,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     )
 
 
+SIMULATOR_COMMANDS = ("generate", "report")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ews`` argument parser."""
     parser = argparse.ArgumentParser(prog="ews", description=__doc__)
@@ -92,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=_cmd_demo)
 
+    # Listed for --help; main() hands their arguments to the simulator's own parser.
+    sub.add_parser("generate", help="write a synthetic cohort (JSON lines, FHIR, HL7 v2, labels)")
+    sub.add_parser("report", help="simulator calibration report: figures beside references")
+
     p = sub.add_parser("replay", help="score or publish recorded input files")
     p.add_argument("path", help="a file or directory")
     p.add_argument(
@@ -109,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ews`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SIMULATOR_COMMANDS:
+        from simulator.__main__ import main as simulator_main
+
+        return simulator_main(argv)
     args = build_parser().parse_args(argv)
     if args.command == "worker":
         # Faust's worker parses sys.argv itself; leave it only the program name.
