@@ -89,9 +89,14 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+# FHIR R4 id datatype: [A-Za-z0-9\-\.]{1,64}. Holding to it also keeps derived ids (a BP
+# component's ``<id>#<code>``) inside the contract's 200-character limit.
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}", re.ASCII)
+
+
 def _resource_id(resource: dict[str, Any]) -> str | None:
     rid = _text(resource.get("id"))
-    return rid if rid is not None and len(rid) <= 200 else None
+    return rid if rid is not None and _FHIR_ID.fullmatch(rid) else None
 
 
 def patient_from_reference(

@@ -19,18 +19,24 @@ sending system's zone). Timestamps must be precise to the minute at least.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import hl7
+import hl7.util
 
 from adapters.items import ItemContext, build_observation, build_retraction, lookup_coding
 from adapters.result import AdapterResult, ItemError, MessageError, Reject
 from adapters.timeparse import parse_hl7_ts
 from contract.events import Event, ObsStatus, Source
 from contract.reasons import Reason
+
+# python-hl7 logs the raw text of a field it cannot unescape at WARNING level: that can be a
+# patient's MRN or name. Invalid escapes are reported here as reject reasons instead.
+logging.getLogger(hl7.util.__file__).disabled = True
 
 SOURCE: Source = "hl7v2"
 
@@ -71,10 +77,20 @@ class _Segment:
         return self._component in self.first_repetition(number)
 
     def component(self, number: int, component: int) -> str:
-        """Unescaped component (1-based) of the first repetition of a field."""
+        """Unescaped component (1-based) of the first repetition of a field.
+
+        Raises ``ItemError`` (malformed) for an invalid escape sequence.
+        """
         parts = self.first_repetition(number).split(self._component)
         raw = parts[component - 1] if component <= len(parts) else ""
-        return str(self._message.unescape(raw)).strip() if raw else ""
+        if not raw:
+            return ""
+        try:
+            return str(self._message.unescape(raw)).strip()
+        except ValueError:
+            raise ItemError(
+                Reason.MALFORMED, f"invalid escape sequence in field {number}"
+            ) from None
 
 
 def split_segments(text: str) -> str:
@@ -92,10 +108,35 @@ def parse_hl7v2(
         raise MessageError(Reason.MALFORMED, "HL7 message does not start with MSH")
     if cleaned.count("\r") + 1 > ctx.limits.max_hl7_segments:
         raise MessageError(Reason.TOO_COMPLEX, "too many HL7 segments")
+    _check_encoding_characters(cleaned)
     try:
         message = hl7.parse(cleaned)
-    except (hl7.ParseException, IndexError, ValueError) as exc:
-        raise MessageError(Reason.MALFORMED, f"HL7 parse error: {exc}") from None
+    except (hl7.ParseException, IndexError, ValueError, AssertionError) as exc:
+        # python-hl7 asserts on some malformed headers; that is bad input, not a bug here.
+        raise MessageError(Reason.MALFORMED, f"HL7 parse error: {str(exc)[:80]}") from None
+    try:
+        return _events(message, ctx, fallback_msg_id=fallback_msg_id, default_tz=default_tz)
+    except ItemError as exc:
+        # An invalid escape outside an OBX (MSH, PID, OBR) spoils the whole message.
+        raise MessageError(exc.reason, exc.detail) from None
+
+
+def _check_encoding_characters(text: str) -> None:
+    """MSH-1/MSH-2 must declare five distinct, non-alphanumeric separator characters."""
+    separator = text[3:4]
+    encoding = text[4:].split(separator, 1)[0] if separator else ""
+    declared = separator + encoding[:4]
+    if (
+        len(encoding) < 4
+        or len(set(declared)) != len(declared)
+        or any(c.isalnum() or c.isspace() for c in declared)
+    ):
+        raise MessageError(Reason.MALFORMED, "invalid MSH-1/MSH-2 separator characters")
+
+
+def _events(
+    message: Any, ctx: ItemContext, *, fallback_msg_id: str, default_tz: ZoneInfo
+) -> AdapterResult:
     segments = [_Segment(s, message) for s in message]
     msh = segments[0]
     kind = (msh.component(9, 1), msh.component(9, 2))

@@ -26,8 +26,11 @@ _MAX_EPOCH_MS = 32503680000000  # contract EpochMs upper bound (year 3000)
 
 # A decimal number with an optional comparator; deliberately not float(): "nan", "inf",
 # "1_000" and "0x10" are not lab values.
+# Callers strip the text first and the pattern has no unbounded run before a choice point,
+# so matching is linear (a run of spaces ending in junk once took seconds); ASCII digits only.
 _NUMBER = re.compile(
-    r"^\s*(?P<cmp><=|>=|<|>)?\s*(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,3})?)\s*$"
+    r"(?P<cmp><=|>=|<|>)?[ \t]{0,8}(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,3})?)",
+    re.ASCII,
 )
 
 
@@ -77,7 +80,7 @@ def parse_number(value: object) -> tuple[Comparator | None, float]:
             raise ItemError(Reason.NON_NUMERIC, "number not finite")
         return None, number
     if isinstance(value, str):
-        match = _NUMBER.match(value)
+        match = _NUMBER.fullmatch(value.strip())
         if match is None:
             raise ItemError(Reason.NON_NUMERIC, f"not a number: {value[:40]!r}")
         number = float(match["num"])

@@ -32,6 +32,8 @@ PHYSIONET_EPOCH_MS = 1_546_300_800_000
 """2019-01-01T00:00:00Z: ICULOS hour h of every stay is at this instant + h hours."""
 SOURCE: Source = "physionet"
 _HOUR_MS = 3_600_000
+_MAX_ICULOS_H = 24 * 365 * 5
+"""Longest ICU stay taken (hours); beyond it an ICULOS is a data error, not a stay."""
 
 # PSV column -> (signal, unit as published). Columns not listed (Age, Gender, Unit1, Unit2,
 # HospAdmTime, ICULOS, SepsisLabel) are context, time or labels, not observations.
@@ -249,6 +251,8 @@ def psv_events(
         try:
             if hours is None:
                 raise ItemError(Reason.BAD_TIME, "row has no ICULOS")
+            if not math.isfinite(hours) or not 0 <= hours <= _MAX_ICULOS_H:
+                raise ItemError(Reason.BAD_TIME, f"ICULOS {hours:g} outside 0-{_MAX_ICULOS_H} h")
             time_ms = check_time(ctx, epoch_ms + round(hours * _HOUR_MS))
         except ItemError as exc:
             present = sum(1 for column in columns if row[column.position] is not None)

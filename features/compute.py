@@ -464,6 +464,10 @@ def snapshot(state: PatientState, at_ms: int) -> Snapshot:
     cited: dict[Point, Evidence] = {}
     for spec, fn in _PLAN:
         value, point = fn(ctx, spec)
+        if value is not None and not math.isfinite(value):
+            # A ratio or log of extreme inputs (an overflowing multiple of ULN) is not a
+            # measurement: report the feature as missing rather than pass inf/nan to rules.
+            value = None
         values[spec.name] = value
         if value is not None and point is not None:
             ev = cited.get(point)

@@ -1,0 +1,1 @@
+"""Fuzzing tests: structured hypothesis fuzzing and the corpus replay."""
