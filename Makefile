@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit format bench clean
+.PHONY: install demo test lint typecheck unit format fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,18 @@ unit: $(STAMP)
 	$(PY) -m pytest
 
 test: lint typecheck unit
+
+# Coverage-guided fuzzing (atheris) of every adapter and entry point, FUZZ_SECONDS each;
+# a crash or hang fails the target and its input is written under var/fuzz/.
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS ?= fhir hl7v2 json psv normalize ingest state
+fuzz: $(STAMP)
+	@mkdir -p var/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		$(PY) -m fuzz.run $$t --seconds $(FUZZ_SECONDS) > var/fuzz/$$t.log 2>&1 \
+			|| { tail -40 var/fuzz/$$t.log; echo "fuzz $$t: FAILED"; exit 1; }; \
+		echo "fuzz $$t: $$(grep -Eo 'number_of_executed_units: *[0-9]+' var/fuzz/$$t.log | grep -Eo '[0-9]+') inputs in $(FUZZ_SECONDS) s, no crash or hang"; \
+	done
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

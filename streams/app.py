@@ -196,14 +196,14 @@ class Service:
             last = event_of[id(result.last_message[patient_id])]
             with _current_event(last):
                 self.patients[patient_id.encode()] = encode_patient(record)
-        await self._publish(result)
+        self._publish(result)
         return result
 
     def _load(self, patient_id: str) -> PatientRecord | None:
         stored = self.patients.get(patient_id.encode())
         return decode_patient(stored) if stored else None
 
-    async def _publish(self, result: BatchResult) -> None:
+    def _publish(self, result: BatchResult) -> None:
         m = self.metrics
         for (fmt, outcome), n in result.outcomes.items():
             m.ingest_messages.labels(fmt, outcome).inc(n)
@@ -215,12 +215,14 @@ class Service:
             m.last_event_ts.labels(fmt).set(newest / 1000)
         for seconds in result.scoring_seconds:
             m.scoring_seconds.observe(seconds)
+        # send_soon only buffers: Faust flushes the producer before it commits input offsets,
+        # so outputs are never lost (at-least-once) and no send is awaited per record.
         if self.settings.publish_canonical:
             for key, value in result.canonical:
-                await self.canonical.send(key=key, value=value)
+                self.canonical.send_soon(key=key, value=value)
         for dl_key, value, stage, reason in result.deadletters:
             m.deadletters.labels(stage, reason).inc()
-            await self.deadletter.send(key=dl_key, value=value)
+            self.deadletter.send_soon(key=dl_key, value=value)
 
 
 @contextmanager

@@ -61,12 +61,13 @@ def test_replay_needs_an_output_or_publish(tmp_path: Path) -> None:
 def test_replay_writes_per_snapshot_grades_from_the_rules(tmp_path: Path) -> None:
     """A febrile, hypotensive patient on pressors: the replayed grades are the rules' grades."""
     t0 = s.EVENT_MS
+    h = 3_600_000
     events = [
         s.json_event("infusion", action="start", cycle=1, dose_ug_per_day=9.0, time_ms=t0),
-        s.json_observation(signal="temp", value=38.9, unit="Cel", obs_id="t1", time_ms=t0 + 3_600_000),
-        s.json_observation(signal="sbp", value=84, unit="mm[Hg]", obs_id="b1", time_ms=t0 + 3_700_000),
-        s.json_event("vasopressor", count=1, time_ms=t0 + 3_800_000),
-    ]  # fmt: skip
+        s.json_observation(signal="temp", value=38.9, unit="Cel", obs_id="t1", time_ms=t0 + h),
+        s.json_observation(signal="sbp", value=84, unit="mm[Hg]", obs_id="b1", time_ms=t0 + h),
+        s.json_event("vasopressor", count=1, time_ms=t0 + h + 60_000),
+    ]
     src = tmp_path / "stay.jsonl"
     src.write_bytes(
         b"\n".join(s.encode(s.json_batch([e], msg_id=f"m{i}")) for i, e in enumerate(events))
