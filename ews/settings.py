@@ -16,7 +16,13 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SECRET_FIELDS = ("sasl_password", "pager_routing_keys", "webhook_secret", "web_auth_token")
+SECRET_FIELDS = (
+    "sasl_password",
+    "pager_routing_keys",
+    "webhook_secret",
+    "web_auth_token",
+    "alert_id_secret",
+)
 
 
 class Settings(BaseSettings):
@@ -108,6 +114,22 @@ class Settings(BaseSettings):
     score_abnormal_interval_s: float = Field(default=60.0, gt=0)
     """Shortest gap between scores driven by abnormal vital signs (labs, assessments,
     treatments and infusion events are always scored at once)."""
+
+    # --- Alerts --------------------------------------------------------------------------
+    alert_id_secret: SecretStr | None = None
+    """Site secret keying the HMAC that makes alert dedup keys opaque (a plain hash of an
+    MRN can be reversed by trying every number). Set it in production; without it the
+    app id is used, which keeps keys stable but guessable."""
+    pager_url: str | None = None
+    """PagerDuty Events API base URL (``https://events.pagerduty.com``); unset: no paging."""
+    pager_routing_keys: SecretStr | None = None
+    """JSON object of PagerDuty integration keys by ``<risk>/<unit>``, ``<risk>`` or ``*``
+    (secret; or EWS_PAGER_ROUTING_KEYS_FILE)."""
+    pager_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    """Per-attempt timeout of a page."""
+    pager_max_attempts: int = Field(default=6, ge=1, le=50)
+    """Attempts (with exponential backoff, honouring Retry-After) before a page is
+    dead-lettered."""
 
     # --- State ---------------------------------------------------------------------------
     store: str = "rocksdb://"

@@ -9,20 +9,28 @@ from __future__ import annotations
 import logging
 import ssl
 import weakref
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import faust
+import msgspec
 from faust import streams as faust_streams
 from faust import web
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry
 
+from alerts.audit import encode_audit
+from alerts.config import DEFAULT_POLICY
+from alerts.delivery import DeadLetterDelivery, RetrySettings
+from alerts.ledger import DeliveryLedger, DeliveryRecord, ledger_key
+from alerts.pager import PagerSettings, PagerSink
+from alerts.record import decode_alert, encode_alert
 from contract.codemap import load_codemap
-from contract.events import InputRef
+from contract.events import DeadLetter, InputRef, encode
 from ews.settings import Settings
 from streams import transport
+from streams.alerting import Alerting
 from streams.ingest import Ingestor, limits_from
 from streams.metrics import Metrics
 from streams.pipeline import (
@@ -34,7 +42,7 @@ from streams.pipeline import (
 )
 from streams.pipeline import decode_record as decode_patient
 from streams.pipeline import encode_record as encode_patient
-from streams.topics import CANONICAL, DEADLETTER, INPUT_TOPICS, InputFormat
+from streams.topics import ACKS, ALERTS, AUDIT, CANONICAL, DEADLETTER, INPUT_TOPICS, InputFormat
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +100,13 @@ class Service:
                 abnormal_interval_ms=int(settings.score_abnormal_interval_s * 1000),
             ),
             lateness_ms=int(settings.lateness_h * 3_600_000),
+            alerting=Alerting(
+                DEFAULT_POLICY,
+                models=None,
+                id_secret=_id_secret(settings),
+            ),
         )
+
         self.app = self._build_app()
 
     def _build_app(self) -> faust.App:
@@ -119,10 +133,13 @@ class Service:
             value_serializer="raw",
         )
         app.ews_fetch_max_wait_ms = s.fetch_max_wait_ms  # read by streams.transport
-        self.input_formats: dict[str, InputFormat] = {
+        self.input_formats: dict[str, InputFormat | Literal["command"]] = {
             s.topic(name): fmt for name, fmt in INPUT_TOPICS.items()
         }
+        self.input_formats[s.topic(ACKS)] = "command"
         self.inputs = app.topic(*self.input_formats, key_serializer="raw", value_serializer="raw")
+        self.alerts = app.topic(s.topic(ALERTS), key_serializer="raw", value_serializer="raw")
+        self.audit = app.topic(s.topic(AUDIT), key_serializer="raw", value_serializer="raw")
         self.canonical = app.topic(s.topic(CANONICAL), key_serializer="raw", value_serializer="raw")
         self.deadletter = app.topic(
             s.topic(DEADLETTER), key_serializer="raw", value_serializer="raw"
@@ -134,6 +151,15 @@ class Service:
             "patients", partitions=s.topic_partitions, key_type=bytes, value_type=bytes
         )
         app.agent(self.inputs, name="pipeline")(self._pipeline_agent)
+        # Pages delivered, by ledger key: a restarted worker never pages a transition twice.
+        self.pager_ledger = app.Table(
+            "pager-ledger", partitions=s.topic_partitions, key_type=bytes, value_type=bytes
+        )
+        self.pager = _pager(
+            s, _TableLedger(self.pager_ledger), self._page_dead_letter, self._page_event
+        )
+        if self.pager is not None:
+            app.agent(self.alerts, name="pager")(self._pager_agent)
         setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
         service = self
 
@@ -223,6 +249,106 @@ class Service:
         for dl_key, value, stage, reason in result.deadletters:
             m.deadletters.labels(stage, reason).inc()
             self.deadletter.send_soon(key=dl_key, value=value)
+        for alert in result.alerts:
+            grade = "unknown" if alert.grade is None else str(alert.grade)
+            if alert.muted:
+                m.alerts_suppressed.labels(alert.risk, alert.suppression_reason or "other").inc()
+            else:
+                m.alerts.labels(alert.risk, grade, alert.status).inc()
+            m.event_to_alert.observe(max(0.0, (alert.emit_ms - alert.event_ms) / 1000))
+            self.alerts.send_soon(key=alert.dedup_key.encode(), value=encode_alert(alert))
+        for audit in result.audit:
+            self.audit.send_soon(key=audit.patient_id.encode(), value=encode_audit(audit))
+
+    async def _pager_agent(self, stream: Any) -> AsyncIterator[None]:
+        """Page each alert transition once, in order per partition.
+
+        Deliveries are awaited here, one at a time: while the pager is down the alerts wait
+        in Kafka (durable and bounded by retention) instead of in memory, and the clinical
+        pipeline is not slowed, since it runs in its own agent.
+        """
+        assert self.pager is not None
+        async for event in stream.events():
+            alert = decode_alert(event.value)
+            try:
+                request = self.pager.request_for(alert)
+            except LookupError as exc:
+                self._page_event("failed", "no_routing_key")
+                self._page_dead_letter(
+                    DeadLetterDelivery(
+                        sink="pagerduty",
+                        key=alert.alert_id,
+                        order_key=alert.dedup_key,
+                        url=self.pager.settings.enqueue_url,
+                        reason="no_routing_key",
+                        detail=str(exc)[:200],
+                        attempts=0,
+                        body=b"",
+                    )
+                )
+                yield None
+                continue
+            if request is not None:
+                result = await self.pager.delivery.deliver(request)
+                self.metrics.pager_deliveries.labels("pagerduty", result.status).inc()
+            yield None
+
+    def _page_event(self, event: str, reason: str) -> None:
+        if event in ("retry", "failed"):
+            self.metrics.pager_failures.labels("pagerduty", reason or event).inc()
+
+    def _page_dead_letter(self, letter: DeadLetterDelivery) -> None:
+        """A page given up on: counted and written to the dead-letter topic."""
+        record = DeadLetter(
+            reason=f"pager_{letter.reason}",
+            detail=letter.detail[:200],
+            stage="pager",
+            key=letter.key.encode(),
+            original=msgspec.json.encode(letter),
+        )
+        self.metrics.deadletters.labels("pager", record.reason).inc()
+        self.deadletter.send_soon(key=letter.key.encode(), value=encode(record))
+
+
+class _TableLedger:
+    """The pager's delivery ledger in a changelogged Faust table (see ``_pager_agent``)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    async def get(self, sink: str, key: str) -> DeliveryRecord | None:
+        stored = self.table.get(ledger_key(sink, key).encode())
+        return msgspec.json.decode(stored, type=DeliveryRecord) if stored else None
+
+    async def put(self, record: DeliveryRecord) -> None:
+        # Called inside the pager agent's iteration, so Faust's current event is the alert
+        # being delivered and the write lands in that alert's partition.
+        self.table[ledger_key(record.sink, record.key).encode()] = msgspec.json.encode(record)
+
+
+def _id_secret(settings: Settings) -> bytes:
+    secret = settings.alert_id_secret
+    return (secret.get_secret_value() if secret else settings.app_id).encode()
+
+
+def _pager(
+    settings: Settings,
+    ledger: DeliveryLedger,
+    on_dead_letter: Callable[[DeadLetterDelivery], None],
+    on_event: Callable[[str, str], None],
+) -> PagerSink | None:
+    """The PagerDuty sink when a pager URL and routing keys are configured."""
+    if not settings.pager_url or settings.pager_routing_keys is None:
+        return None
+    keys = msgspec.json.decode(settings.pager_routing_keys.get_secret_value(), type=dict[str, str])
+    pager_settings = PagerSettings(
+        routing_keys=keys,
+        base_url=settings.pager_url,
+        retry=RetrySettings(
+            timeout_s=settings.pager_timeout_s, max_attempts=settings.pager_max_attempts
+        ),
+    )
+    return PagerSink(pager_settings, ledger, on_dead_letter, on_event=on_event)
 
 
 @contextmanager

@@ -59,6 +59,36 @@ class Metrics:
             buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1),
             registry=registry,
         )
+        self.alerts = Counter(
+            "ews_alerts_total",
+            'Alert transitions emitted, by risk, grade ("unknown" for model-only) and status.',
+            ["risk", "grade", "status"],
+            registry=registry,
+        )
+        self.alerts_suppressed = Counter(
+            "ews_alerts_suppressed_total",
+            "Alert notifications held back by a suppression or snooze, by risk and reason.",
+            ["risk", "reason"],
+            registry=registry,
+        )
+        self.event_to_alert = Histogram(
+            "ews_event_to_alert_seconds",
+            "From the event time of the data behind an alert to the alert's emission.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.pager_deliveries = Counter(
+            "ews_pager_deliveries_total",
+            "Pager deliveries by sink and outcome (delivered, duplicate, failed).",
+            ["sink", "outcome"],
+            registry=registry,
+        )
+        self.pager_failures = Counter(
+            "ews_pager_failures_total",
+            "Failed pager attempts by sink and reason (retried or dead-lettered).",
+            ["sink", "reason"],
+            registry=registry,
+        )
         self.ready = Gauge(
             "ews_ready",
             "1 when the worker is ready (tables recovered, not rebalancing), else 0.",

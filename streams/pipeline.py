@@ -16,16 +16,30 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import msgspec
 
-from contract.events import EVENT_TYPES, DeadLetter, Event, InputRef, Observation, encode
+from alerts.audit import AuditRecord
+from alerts.record import AlertRecord
+from alerts.state import AlertState
+from contract.events import (
+    EVENT_TYPES,
+    DeadLetter,
+    Event,
+    InputRef,
+    Observation,
+    Treatment,
+    encode,
+)
 from features.compute import snapshot as take_snapshot
 from features.snapshot import Snapshot
 from features.state import PatientState
 from scoring.api import score_snapshot
 from scoring.config import RuleConfig
 from scoring.result import Assessment
+from scoring.risk import Risk, RiskAssessment
+from streams.alerting import AlertCommand, Alerting, decode_command
 from streams.ingest import Ingestor
 from streams.topics import InputFormat
 
@@ -52,6 +66,8 @@ class PatientRecord(msgspec.Struct, kw_only=True):
     """Recent delivery ids (oldest first) for duplicate detection."""
     last_scored_ms: int | None = None
     """Event time of the last scored snapshot."""
+    alerts: dict[str, AlertState] = {}
+    """Alert policy state per risk."""
 
 
 _record_encoder = msgspec.msgpack.Encoder()
@@ -72,7 +88,7 @@ def decode_record(data: bytes) -> PatientRecord:
 class InMessage:
     """One input message as the agent received it."""
 
-    fmt: InputFormat
+    fmt: InputFormat | Literal["command"]
     ref: InputRef
     key: bytes | None
     value: bytes
@@ -84,6 +100,7 @@ class Scored:
 
     snapshot: Snapshot
     assessment: Assessment
+    risks: dict[Risk, RiskAssessment] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -111,6 +128,12 @@ class BatchResult:
     last_message: dict[str, InMessage] = field(default_factory=dict)
     """Patient id -> the last message of the batch for that patient (its partition)."""
     scoring_seconds: list[float] = field(default_factory=list)
+    alerts: list[AlertRecord] = field(default_factory=list)
+    audit: list[AuditRecord] = field(default_factory=list)
+    inputs: dict[str, list[InputRef]] = field(default_factory=dict)
+    """Patient id -> the input offsets of this batch behind the patient's new state."""
+    treatments: dict[str, list[Treatment]] = field(default_factory=dict)
+    commands: list[tuple[str, AlertCommand, InputRef]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +184,10 @@ class Pipeline:
         rule_config: RuleConfig | None = None,
         scoring: ScoringPolicy | None = None,
         lateness_ms: int | None = None,
+        alerting: Alerting | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.alerting = alerting
         self.ingestor = ingestor
         self.rule_config = rule_config or RuleConfig()
         self.scoring = scoring or ScoringPolicy()
@@ -185,10 +210,89 @@ class Pipeline:
         received_ms = int(self.clock() * 1000)
         arrived: dict[str, list[Event]] = {}
         for msg in messages:
-            self._one(msg, received_ms, load, out, arrived)
+            if msg.fmt == "command":
+                self._command(msg, received_ms, load, out)
+            else:
+                self._one(msg, received_ms, load, out, arrived)
         for patient_id, events in arrived.items():
             self._maybe_score(patient_id, out.touched[patient_id], events, out)
+        if self.alerting is not None:
+            self._alerts(out, received_ms)
         return out
+
+    def _alerts(self, out: BatchResult, emit_ms: int) -> None:
+        """Run the alert policy for every patient whose state changed in this batch."""
+        alerting = self.alerting
+        assert alerting is not None
+        scored = {s.snapshot.patient_id: s for s in out.scored}
+        for patient_id, record in out.touched.items():
+            states = record.alerts
+            inputs = out.inputs.get(patient_id, [])
+            item = scored.get(patient_id)
+            timeline = item.snapshot.timeline if item else None
+            results = [
+                alerting.on_treatments(
+                    states,
+                    patient_id,
+                    out.treatments.get(patient_id, ()),
+                    timeline,
+                    inputs,
+                    emit_ms,
+                )
+            ]
+            if item is not None:
+                results.append(
+                    alerting.on_scored(states, item.snapshot, item.risks, inputs, emit_ms)
+                )
+            elif record.state.newest_ms is not None and states:
+                results.append(alerting.on_tick(states, record.state.newest_ms, timeline, emit_ms))
+            for r in results:
+                out.alerts.extend(r.alerts)
+                out.audit.extend(r.audit)
+        for patient_id, command, ref in out.commands:
+            record = out.touched[patient_id]
+            r = alerting.on_command(record.alerts, command, None, [ref], emit_ms)
+            out.alerts.extend(r.alerts)
+            out.audit.extend(r.audit)
+
+    def _command(
+        self,
+        msg: InMessage,
+        received_ms: int,
+        load: Callable[[str], PatientRecord | None],
+        out: BatchResult,
+    ) -> None:
+        """A clinician's command from the acks topic: validated, then applied after the batch."""
+        patient = _patient_key(msg.key)
+        try:
+            command = decode_command(msg.value)
+            if patient is None or command.patient_id != patient:
+                raise ValueError("the command's patient_id does not match the message key")
+            if command.kind in ("suppress", "snooze") and (
+                command.until_ms is None or command.until_ms <= command.at_ms
+            ):
+                raise ValueError(f"{command.kind} needs until_ms after at_ms")
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+            reason = "schema" if not isinstance(exc, msgspec.DecodeError) else "malformed"
+            letter = DeadLetter(
+                reason=reason,
+                detail=str(exc)[:200],
+                stage="commands",
+                input=msg.ref,
+                key=msg.key,
+                original=msg.value,
+                received_ms=received_ms,
+            )
+            out.outcomes[("command", "dead_lettered")] += 1
+            out.rejected[("command", reason)] += 1
+            out.deadletters.append((msg.key, encode(letter), "commands", reason))
+            return
+        assert patient is not None
+        record = self._record(patient, load, out)
+        out.touched[patient] = record
+        out.last_message[patient] = msg
+        out.commands.append((patient, command, msg.ref))
+        out.outcomes[("command", "accepted")] += 1
 
     def _record(
         self, patient_id: str, load: Callable[[str], PatientRecord | None], out: BatchResult
@@ -207,10 +311,12 @@ class Pipeline:
         out: BatchResult,
         arrived: dict[str, list[Event]],
     ) -> None:
+        fmt = msg.fmt
+        assert fmt != "command"  # commands go to _command
         patient = _patient_key(msg.key)
         record = self._record(patient, load, out) if patient is not None else None
         result = self.ingestor.ingest(
-            msg.fmt,
+            fmt,
             msg.ref,
             msg.key,
             msg.value,
@@ -230,6 +336,7 @@ class Pipeline:
         # Accepted: the delivery id was recorded, so the record must be written back.
         out.touched[patient] = record
         out.last_message[patient] = msg
+        out.inputs.setdefault(patient, []).append(msg.ref)
         applied = arrived.setdefault(patient, [])
         for index, event in enumerate(ingest_record.events):
             out.events_in[(msg.fmt, _KIND[type(event)])] += 1
@@ -256,6 +363,8 @@ class Pipeline:
                 out.deadletters.append((msg.key, encode(letter), "features", str(late)))
             elif res.changed:
                 applied.append(event)
+                if isinstance(event, Treatment):
+                    out.treatments.setdefault(patient, []).append(event)
 
     def _maybe_score(
         self, patient_id: str, record: PatientRecord, events: list[Event], out: BatchResult
@@ -269,9 +378,10 @@ class Pipeline:
         started = time.perf_counter()
         snap = take_snapshot(state, at_ms)
         assessment = score_snapshot(snap, self.rule_config)
+        risks = self.alerting.risks_of(snap, assessment) if self.alerting else {}
         out.scoring_seconds.append(time.perf_counter() - started)
         record.last_scored_ms = at_ms
-        out.scored.append(Scored(snap, assessment))
+        out.scored.append(Scored(snap, assessment, risks))
 
 
 def _patient_key(key: bytes | None) -> str | None:

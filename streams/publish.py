@@ -16,16 +16,17 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from ews.settings import Settings
-from streams.topics import CANONICAL, DEADLETTER, INPUT_TOPICS
+from streams.topics import ACKS, ALERTS, AUDIT, CANONICAL, DEADLETTER, INPUT_TOPICS
 
 
 def ensure_topics(settings: Settings, extra: Iterable[str] = ()) -> None:
-    """Create the input, canonical and dead-letter topics if they do not exist yet.
+    """Create the service's topics (inputs, acks, outputs) if they do not exist yet.
 
     Creating them up front with the configured partition count keeps every topic
     co-partitioned by patient id, whichever side (producer or worker) starts first.
     """
-    names = [settings.topic(n) for n in (*INPUT_TOPICS, CANONICAL, DEADLETTER, *extra)]
+    logical = (*INPUT_TOPICS, ACKS, CANONICAL, ALERTS, AUDIT, DEADLETTER, *extra)
+    names = [settings.topic(n) for n in logical]
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="ews-admin")
     try:
         existing = set(admin.list_topics())

@@ -18,5 +18,11 @@ INPUT_TOPICS: dict[str, InputFormat] = {
 }
 CANONICAL = "canonical"
 """One :class:`contract.events.IngestRecord` per accepted input message (JSON)."""
+ACKS = "acks"
+"""Clinicians' commands (acknowledge, suppress, snooze, unsuppress), keyed by patient id."""
+ALERTS = "alerts"
+"""One :class:`alerts.record.AlertRecord` per alert transition (JSON), keyed by dedup key."""
+AUDIT = "audit"
+"""One :class:`alerts.audit.AuditRecord` per policy call that changed something."""
 DEADLETTER = "deadletter"
 """One :class:`contract.events.DeadLetter` per rejected message or message part (JSON)."""

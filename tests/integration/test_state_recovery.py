@@ -57,18 +57,23 @@ def _reference(
 
 
 def _changelog_state(deployment: Deployment, patients: set[str]) -> dict[str, PatientRecord]:
+    """The last record per patient in the changelog, read until it stays quiet for 3 s.
+
+    (End offsets are not trustworthy on Tansu, broker-notes.md quirk 1.)
+    """
     topic = f"{deployment.env['EWS_APP_ID']}-patients-changelog"
     latest: dict[str, bytes] = {}
+    last_growth = [time.monotonic(), 0]
 
-    def done(rows: list[tuple[str, bytes | None, bytes]]) -> bool:
-        for _, key, value in rows[len(latest_seen) :]:
+    def quiet(rows: list[tuple[str, bytes | None, bytes]]) -> bool:
+        for _, key, value in rows[last_growth[1] :]:
             assert key is not None
             latest[key.decode()] = value
-        latest_seen.extend(rows[len(latest_seen) :])
-        return False
+        if len(rows) > last_growth[1]:
+            last_growth[:] = [time.monotonic(), len(rows)]
+        return time.monotonic() - last_growth[0] > 3.0
 
-    latest_seen: list[tuple[str, bytes | None, bytes]] = []
-    read_topics(deployment.broker.bootstrap, [topic], until=done, timeout_s=8)
+    read_topics(deployment.broker.bootstrap, [topic], until=quiet, timeout_s=180)
     assert set(latest) >= patients
     return {k: decode_patient(v) for k, v in latest.items()}
 
