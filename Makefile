@@ -42,6 +42,11 @@ fuzz: $(STAMP)
 		echo "fuzz $$t: $$(grep -Eo 'number_of_executed_units: *[0-9]+' var/fuzz/$$t.log | grep -Eo '[0-9]+') inputs in $(FUZZ_SECONDS) s, no crash or hang"; \
 	done
 
+# Throughput, latency and memory against baselines measured in the same run (a command,
+# not a timed test): raw aiokafka, an empty Faust agent, a naive table-per-message worker.
+bench: $(STAMP)
+	$(PY) -m load_tests report --out var/load-tests
+
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .

@@ -1,0 +1,185 @@
+"""Load generator: pre-encoded messages into an input topic, at a rate or as fast as possible.
+
+Messages are encoded before timing starts (see :mod:`load_tests.workload`) and split by
+patient over several producer processes, so that one patient's messages keep their order (one
+producer, one partition) while the producers together outrun the worker: kafka-python alone
+tops out near 40k messages/s here. Every send loop is bounded by its message list and by a
+deadline, and the producer's own achieved rate is reported so that a slow producer can never
+pass for a slow pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event as MpEvent
+
+from kafka import KafkaProducer
+
+from load_tests.workload import TIME_TOKEN, Format, Workload, build
+
+Message = tuple[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class ProduceStats:
+    """What the producers achieved."""
+
+    sent: int
+    seconds: float
+    """From the common start to the last producer's flush."""
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.seconds if self.seconds > 0 else 0.0
+
+
+def shard(messages: Sequence[Message], n: int) -> list[list[Message]]:
+    """Split by patient key (stable hash), keeping each patient's order."""
+    shards: list[list[Message]] = [[] for _ in range(n)]
+    for key, value in messages:
+        shards[zlib.crc32(key.encode()) % n].append((key, value))
+    return shards
+
+
+def _send_loop(
+    producer: KafkaProducer,
+    topic: str,
+    messages: Sequence[Message],
+    rate: float | None,
+    deadline: float,
+    stamp: bool,
+) -> int:
+    """Send ``messages`` paced at ``rate``/s (``None``: flat out) until done or ``deadline``."""
+    start = time.monotonic()
+    sent = 0
+    total = len(messages)
+    while sent < total:
+        now = time.monotonic()
+        if now >= deadline:
+            break
+        # Catch up to where the schedule says we should be, then yield the CPU briefly:
+        # sleeping per message cannot keep thousands of messages/s.
+        due = total if rate is None else min(total, int((now - start) * rate) + 1)
+        while sent < due:
+            key, value = messages[sent]
+            if stamp:
+                value = value.replace(TIME_TOKEN, b"%d" % int(time.time() * 1000))
+            producer.send(topic, key=key.encode(), value=value)
+            sent += 1
+            if rate is None and sent % 4096 == 0 and time.monotonic() >= deadline:
+                break
+        if rate is not None:
+            time.sleep(0.002)
+    return sent
+
+
+def _child(
+    bootstrap: str,
+    topic: str,
+    messages: list[Message],
+    rate: float | None,
+    duration_s: float,
+    stamp: bool,
+    go: MpEvent,
+    results: mp.Queue[tuple[int, float]],
+) -> None:
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        linger_ms=5,
+        batch_size=262_144,
+        acks=1,
+        max_request_size=4_194_304,
+    )
+    try:
+        go.wait(timeout=120)
+        deadline = time.monotonic() + duration_s
+        sent = _send_loop(producer, topic, messages, rate, deadline, stamp)
+        producer.flush(timeout=60)
+        results.put((sent, time.time()))
+    finally:
+        producer.close(timeout=5)
+
+
+def produce(
+    bootstrap: str,
+    topic: str,
+    messages: Sequence[Message],
+    *,
+    processes: int = 2,
+    rate: float | None = None,
+    duration_s: float = 300.0,
+    stamp_send_time: bool = False,
+) -> ProduceStats:
+    """Send ``messages`` to the full topic name ``topic``; returns the producers' figures.
+
+    ``rate`` (messages/s over all producers) paces the send; ``None`` sends flat out.
+    ``stamp_send_time`` writes the wall clock at send into each message's event time
+    (:data:`load_tests.workload.TIME_TOKEN`), for the latency probe.
+    """
+    ctx = mp.get_context("spawn")  # no inherited client sockets or threads
+    go = ctx.Event()
+    results: mp.Queue[tuple[int, float]] = ctx.Queue()
+    per_rate = rate / processes if rate else None
+    procs = [
+        ctx.Process(
+            target=_child,
+            args=(bootstrap, topic, part, per_rate, duration_s, stamp_send_time, go, results),
+            daemon=True,
+        )
+        for part in shard(messages, processes)
+    ]
+    for p in procs:
+        p.start()
+    time.sleep(1.0)  # the children import kafka-python and connect before the common start
+    started = time.time()
+    go.set()
+    outcomes = [results.get(timeout=duration_s + 120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    sent = sum(n for n, _ in outcomes)
+    return ProduceStats(sent, max(t for _, t in outcomes) - started)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m load_tests.generate``: send a workload to a running broker."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bootstrap", required=True, help="host:port (loopback)")
+    ap.add_argument("--topic-prefix", default="ews")
+    ap.add_argument("--patients", type=int, default=1000)
+    ap.add_argument("--messages", type=int, default=100_000)
+    ap.add_argument("--obs", type=int, default=1, help="observations per message")
+    ap.add_argument("--format", choices=("json", "fhir", "hl7v2"), default="json")
+    ap.add_argument("--interval-s", type=float, default=1.0, help="cadence per patient")
+    ap.add_argument("--rate", type=float, default=None, help="messages/s (default: flat out)")
+    ap.add_argument("--duration", type=float, default=120.0, help="stop sending after (s)")
+    ap.add_argument("--processes", type=int, default=2)
+    args = ap.parse_args(argv)
+    fmt: Format = args.format
+    workload = Workload(
+        patients=args.patients,
+        messages=args.messages,
+        obs_per_message=args.obs,
+        fmt=fmt,
+        interval_s=args.interval_s,
+    )
+    messages = build(workload)
+    topic = f"{args.topic_prefix}.{workload.topic}"
+    stats = produce(
+        args.bootstrap,
+        topic,
+        messages,
+        processes=args.processes,
+        rate=args.rate,
+        duration_s=args.duration,
+    )
+    print(f"sent {stats.sent} messages to {topic} in {stats.seconds:.2f} s ({stats.rate:,.0f}/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

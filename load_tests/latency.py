@@ -1,0 +1,169 @@
+"""Latency probe: event time to output, at a fixed input rate, bounded in time.
+
+Every probe message's event time is the wall clock at send (the producer replaces
+:data:`load_tests.workload.TIME_TOKEN` just before sending). A consumer in this process reads
+the output topic and records, for each output, its arrival wall clock minus the newest event
+time it carries. Until the alerts topic exists the output is the canonical record of each
+message; ``output="alerts"`` switches the probe to ``<prefix>.alerts`` (then the probe's
+values must be ones that raise alerts, and every integer field named ``*time_ms`` or
+``at_ms`` in an alert is taken as its event time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+from aiokafka import AIOKafkaConsumer
+
+from ews.settings import Settings
+from load_tests.generate import ProduceStats, produce
+from load_tests.worker_run import worker_env
+from load_tests.workload import Workload, build
+from streams.process import WorkerProcess
+from streams.publish import ensure_topics
+
+_json = msgspec.json.Decoder()
+
+
+@dataclass(slots=True)
+class LatencyResult:
+    """Latencies (ms) of every output seen, and the producer's figures."""
+
+    rate: float
+    duration_s: float
+    output: str
+    latencies_ms: list[float] = field(default_factory=list)
+    produced: ProduceStats | None = None
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
+
+
+def _times(node: Any) -> Iterator[int]:
+    """Every event-time-like integer in a decoded JSON document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, int) and (key.endswith("time_ms") or key == "at_ms"):
+                yield value
+            else:
+                yield from _times(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _times(item)
+
+
+def event_time_ms(value: bytes) -> int | None:
+    """The newest event time an output carries (canonical record or alert)."""
+    times = list(_times(_json.decode(value)))
+    return max(times) if times else None
+
+
+async def _collect(
+    bootstrap: str, topic: str, result: LatencyResult, expected: int, stop_at: float
+) -> None:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        # A short wait: on Tansu a waiting fetch is answered only when it expires, so the
+        # probe's own read adds about half of this to every figure (broker-notes.md, 3).
+        fetch_max_wait_ms=10,
+    )
+    await consumer.start()
+    try:
+        while time.monotonic() < stop_at and len(result.latencies_ms) < expected:
+            batches = await consumer.getmany(timeout_ms=200)
+            now_ms = time.time() * 1000
+            for records in batches.values():
+                for r in records:
+                    t = event_time_ms(r.value)
+                    if t is not None:
+                        result.latencies_ms.append(now_ms - t)
+    finally:
+        await consumer.stop()
+
+
+async def _probe(
+    bootstrap: str,
+    topic: str,
+    workload: Workload,
+    input_topic: str,
+    rate: float,
+    duration_s: float,
+    result: LatencyResult,
+) -> None:
+    messages = build(workload, stamp_with_token=True)
+    expected = len(messages) if result.output == "canonical" else 10**9
+    # Drain time after the last send: enough to see a backlog, bounded all the same.
+    stop_at = time.monotonic() + duration_s + 30
+    collector = asyncio.create_task(_collect(bootstrap, topic, result, expected, stop_at))
+    result.produced = await asyncio.to_thread(
+        produce,
+        bootstrap,
+        input_topic,
+        messages,
+        rate=rate,
+        duration_s=duration_s,
+        stamp_send_time=True,
+    )
+    if result.output == "canonical":
+        expected = result.produced.sent
+    await collector
+
+
+def run_latency(
+    bootstrap: str,
+    workdir: Path,
+    *,
+    rate: float = 5000.0,
+    duration_s: float = 60.0,
+    obs_per_message: int = 1,
+    partitions: int = 8,
+    store: str = "memory://",
+    output: str = "canonical",
+    label: str = "lat",
+) -> LatencyResult:
+    """Start a worker, feed it ``rate`` messages/s for ``duration_s``, measure latencies."""
+    prefix = f"lt{os.getpid()}{label}"
+    signals = 8 if obs_per_message <= 8 else 1
+    # Patients at 1 Hz: each sends its frame's observations as rate/patients messages/s.
+    patients = max(1, int(rate * obs_per_message / signals))
+    workload = Workload(
+        patients=patients,
+        messages=int(rate * duration_s),
+        obs_per_message=obs_per_message,
+        prefix="probe",
+    )
+    settings = Settings(
+        bootstrap_servers=bootstrap, topic_prefix=prefix, topic_partitions=partitions
+    )
+    ensure_topics(settings, extra=("alerts",) if output == "alerts" else ())
+    env = worker_env(bootstrap, prefix, workdir, partitions, store)
+    worker = WorkerProcess(env, log_path=workdir / f"worker-{label}.log").start()
+    result = LatencyResult(rate, duration_s, output)
+    try:
+        worker.wait_ready(timeout_s=120)
+        asyncio.run(
+            _probe(
+                bootstrap,
+                settings.topic(output),
+                workload,
+                settings.topic(workload.topic),
+                rate,
+                duration_s,
+                result,
+            )
+        )
+    finally:
+        worker.stop()
+    return result
