@@ -124,6 +124,7 @@ class Service:
             broker_session_timeout=s.session_timeout_s,
             broker_heartbeat_interval=max(0.5, s.session_timeout_s / 5),
             producer_max_batch_size=s.producer_max_batch_size,
+            producer_linger=s.producer_linger_ms / 1000,
             consumer_auto_offset_reset="earliest",
             consumer_group_instance_id=s.group_instance_id,
             web_host=s.web_host,
