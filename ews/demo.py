@@ -1,9 +1,10 @@
 """``ews demo``: the whole pipeline on one machine, from a fresh checkout.
 
-Starts the embedded broker and one worker process, streams a synthetic blinatumomab cohort
-into the input topics the way hospital feeds would send it (vital signs as FHIR Bundles, labs
-as HL7 v2 ORU^R01, bedside and infusion events as canonical JSON), and prints what comes out:
-canonical records, dead letters with their reasons, and running counts. Ctrl-C (or
+Starts the embedded broker, a local PagerDuty stand-in and one worker process, streams a
+synthetic blinatumomab cohort into the input topics the way hospital feeds would send it (vital
+signs as FHIR Bundles, labs as HL7 v2 ORU^R01, bedside and infusion events as canonical JSON),
+and prints what comes out: graded alerts with their reasons and the label's suggestions, the
+pager calls, dead letters with their reasons, and running counts. Ctrl-C (or
 ``--duration``) stops the feed, the worker and the broker, in that order, leaving no process.
 
 The cohort's clock is laid two months in the past and replayed at ``speedup`` x real time, so
@@ -17,9 +18,12 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
+from alerts.public import summary_line
+from alerts.record import AlertRecord, decode_alert
 from contract.events import (
     DeadLetter,
     IngestRecord,
@@ -28,11 +32,13 @@ from contract.events import (
     decode_record,
     encode,
 )
+from ews.pager_receiver import PagerReceiver
 from ews.settings import Settings
 from simulator.config import CohortConfig
 from simulator.export import fhir_bundle, hl7_message
 from simulator.messages import SimMessage
 from simulator.stream import Cohort, iter_messages
+from streams.alerting import AlertCommand
 from streams.broker import EmbeddedBroker
 from streams.process import WorkerProcess, tail
 from streams.publish import Publisher, ensure_topics
@@ -62,6 +68,7 @@ class _Printer:
     def __init__(self) -> None:
         self.outcomes: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
+        self.alerts: Counter[str] = Counter()
         self.started = time.monotonic()
         self.lock = threading.Lock()
 
@@ -76,9 +83,22 @@ class _Printer:
             for e in rec.events
             if isinstance(e, Observation) and e.value >= _INTERESTING.get(e.signal, 1e18)
         ]
-        if rec.outcome in ("corrected", "retracted", "duplicate") or notable:
+        if rec.outcome in ("corrected", "retracted") or notable:
             what = ", ".join(notable) or f"{len(rec.events)} event(s)"
             print(f"{self._stamp()} {rec.patient_id:<10} {rec.source:<7} {rec.outcome:<9} {what}")
+
+    def alert(self, alert: AlertRecord) -> None:
+        with self.lock:
+            self.alerts[f"{alert.risk} {alert.transition}"] += 1
+        muted = " (held back by suppression)" if alert.muted else ""
+        print(f"{self._stamp()} ALERT {alert.patient_ref:<10} {summary_line(alert, 200)}{muted}")
+        for action in alert.suggested_actions[:1]:
+            print(f"{' ' * 9}suggestion for review: {action.text[:110]}")
+
+    def page(self, event: dict[str, Any]) -> None:
+        payload = event.get("payload", {})
+        what = payload.get("summary", "")[:90] if payload else ""
+        print(f"{self._stamp()} PAGER <- {event.get('event_action')}: {what}")
 
     def deadletter(self, letter: DeadLetter) -> None:
         with self.lock:
@@ -91,8 +111,11 @@ class _Printer:
         with self.lock:
             outs = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
             why = ", ".join(f"{k} {v}" for k, v in self.reasons.most_common(4))
-        return f"{self._stamp()} -- messages: {outs or 'none yet'}" + (
-            f" | dead letters: {why}" if why else ""
+            alerts = ", ".join(f"{k} {v}" for k, v in sorted(self.alerts.items()))
+        return (
+            f"{self._stamp()} -- messages: {outs or 'none yet'}"
+            + (f" | dead letters: {why}" if why else "")
+            + (f" | alerts: {alerts}" if alerts else "")
         )
 
 
@@ -102,7 +125,11 @@ def run_demo(patients: int, speedup: float, duration_s: float, seed: int) -> int
     work.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
     print("Starting the embedded Kafka-protocol broker (Tansu) on loopback...", flush=True)
-    with EmbeddedBroker(log_path=work / "broker.log") as broker:
+    printer = _Printer()
+    with (
+        EmbeddedBroker(log_path=work / "broker.log") as broker,
+        PagerReceiver(on_event=printer.page) as pager,
+    ):
         settings = Settings(
             bootstrap_servers=broker.bootstrap,
             store="memory://",
@@ -115,14 +142,16 @@ def run_demo(patients: int, speedup: float, duration_s: float, seed: int) -> int
             "EWS_STORE": "memory://",
             "EWS_DATA_DIR": str(work / "data"),
             "EWS_TOPIC_PARTITIONS": "4",
+            "EWS_PAGER_URL": pager.url,
+            "EWS_PAGER_ROUTING_KEYS": '{"*": "demo-routing-key"}',
         }
         worker = WorkerProcess(env, log_path=work / "worker.log").start()
-        printer = _Printer()
         try:
             print(f"Broker on {broker.bootstrap}; worker pid {worker.proc and worker.proc.pid}")
             print(f"Worker log: {work / 'worker.log'}; waiting for it to be ready...")
             worker.wait_ready(timeout_s=120)
             print(f"Worker ready: metrics on http://127.0.0.1:{worker.web_port}/metrics")
+            print(f"Local PagerDuty stand-in on {pager.url} (events are printed as PAGER <-)")
             reader = threading.Thread(
                 target=_read, args=(settings, printer, stop), daemon=True, name="reader"
             )
@@ -138,13 +167,32 @@ def run_demo(patients: int, speedup: float, duration_s: float, seed: int) -> int
     return 0
 
 
+_ACK_AFTER_MS = 5 * 60_000
+"""The demo's on-call clinician acknowledges a new alert five (simulated) minutes later."""
+
+
 def _read(settings: Settings, printer: _Printer, stop: threading.Event) -> None:
-    topics = [settings.topic("canonical"), settings.topic("deadletter")]
-    for topic, value in tail(settings.bootstrap_servers, topics, stop.is_set):
-        if topic.endswith(".canonical"):
-            printer.record(decode_record(value))
-        else:
-            printer.deadletter(decode_deadletter(value))
+    topics = [settings.topic(t) for t in ("canonical", "deadletter", "alerts")]
+    with Publisher(settings) as acks:
+        for topic, value in tail(settings.bootstrap_servers, topics, stop.is_set):
+            if topic.endswith(".canonical"):
+                printer.record(decode_record(value))
+            elif topic.endswith(".alerts"):
+                alert = decode_alert(value)
+                printer.alert(alert)
+                if alert.transition in ("triggered", "escalated") and not alert.muted:
+                    command = AlertCommand(
+                        kind="acknowledge",
+                        patient_id=alert.patient_ref,
+                        risk=alert.risk,
+                        by="demo-oncall",
+                        at_ms=alert.event_ms + _ACK_AFTER_MS,
+                        episode=alert.episode,
+                    )
+                    acks.send("acks", alert.patient_ref, msgspec.json.encode(command))
+                    acks.flush()
+            else:
+                printer.deadletter(decode_deadletter(value))
 
 
 def _feed(

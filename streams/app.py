@@ -269,30 +269,38 @@ class Service:
         pipeline is not slowed, since it runs in its own agent.
         """
         assert self.pager is not None
-        async for event in stream.events():
-            alert = decode_alert(event.value)
-            try:
-                request = self.pager.request_for(alert)
-            except LookupError as exc:
-                self._page_event("failed", "no_routing_key")
-                self._page_dead_letter(
-                    DeadLetterDelivery(
-                        sink="pagerduty",
-                        key=alert.alert_id,
-                        order_key=alert.dedup_key,
-                        url=self.pager.settings.enqueue_url,
-                        reason="no_routing_key",
-                        detail=str(exc)[:200],
-                        attempts=0,
-                        body=b"",
-                    )
-                )
+        await self.pager.start()  # its HTTP session lives on this agent's event loop
+        try:
+            async for event in stream.events():
+                await self._page(event)
                 yield None
-                continue
-            if request is not None:
-                result = await self.pager.delivery.deliver(request)
-                self.metrics.pager_deliveries.labels("pagerduty", result.status).inc()
-            yield None
+        finally:
+            await self.pager.stop()
+
+    async def _page(self, event: Any) -> None:
+        """Deliver one alert record to the pager (no-op for records that page no one)."""
+        assert self.pager is not None
+        alert = decode_alert(event.value)
+        try:
+            request = self.pager.request_for(alert)
+        except LookupError as exc:
+            self._page_event("failed", "no_routing_key")
+            self._page_dead_letter(
+                DeadLetterDelivery(
+                    sink="pagerduty",
+                    key=alert.alert_id,
+                    order_key=alert.dedup_key,
+                    url=self.pager.settings.enqueue_url,
+                    reason="no_routing_key",
+                    detail=str(exc)[:200],
+                    attempts=0,
+                    body=b"",
+                )
+            )
+            return
+        if request is not None:
+            result = await self.pager.delivery.deliver(request)
+            self.metrics.pager_deliveries.labels("pagerduty", result.status).inc()
 
     def _page_event(self, event: str, reason: str) -> None:
         if event in ("retry", "failed"):
