@@ -28,6 +28,8 @@ class PagerReceiver:
     ) -> None:
         self.port = port or free_port()
         self.events: list[dict[str, Any]] = []
+        self.idempotency_keys: list[str | None] = []
+        """The ``Idempotency-Key`` header of each accepted event (the transition's alert id)."""
         self.statuses: list[int] = []
         """Statuses to answer with, in order, before falling back to 202."""
         self._lock = threading.Lock()
@@ -45,6 +47,7 @@ class PagerReceiver:
                     event = json.loads(body)
                     with receiver._lock:
                         receiver.events.append(event)
+                        receiver.idempotency_keys.append(self.headers.get("Idempotency-Key"))
                     if receiver._on_event is not None:
                         receiver._on_event(event)
                 reply = json.dumps({"status": "success" if status == 202 else "error"}).encode()
@@ -75,6 +78,11 @@ class PagerReceiver:
         """A copy of every accepted event, in arrival order."""
         with self._lock:
             return list(self.events)
+
+    def keys(self) -> list[str | None]:
+        """A copy of the accepted events' idempotency keys, in arrival order."""
+        with self._lock:
+            return list(self.idempotency_keys)
 
     def start(self) -> PagerReceiver:
         self._thread.start()
