@@ -118,6 +118,14 @@ class Settings(BaseSettings):
     """Shortest gap between scores driven by abnormal vital signs (labs, assessments,
     treatments and infusion events are always scored at once)."""
 
+    # --- Models --------------------------------------------------------------------------
+    models_dir: Path | None = None
+    """Folder of deployed ONNX models and their manifests; unset: the models shipped in
+    models/artifacts. A folder without manifests means rules only. A bad model refuses to
+    load, and the worker does not start with it."""
+    model_reload_s: float = Field(default=30.0, gt=0)
+    """How often the worker looks for new model versions (hot reload, no restart)."""
+
     # --- Alerts --------------------------------------------------------------------------
     alert_id_secret: SecretStr | None = None
     """Site secret keying the HMAC that makes alert dedup keys opaque (a plain hash of an

@@ -11,6 +11,7 @@ import ssl
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Literal, cast
 
 import faust
@@ -20,6 +21,7 @@ from faust import web
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry
 
+import models as models_package
 from alerts.audit import encode_audit
 from alerts.config import DEFAULT_POLICY
 from alerts.delivery import DeadLetterDelivery, RetrySettings
@@ -29,6 +31,8 @@ from alerts.record import decode_alert, encode_alert
 from contract.codemap import load_codemap
 from contract.events import DeadLetter, InputRef, encode
 from ews.settings import Settings
+from models.manifest import MANIFEST_SUFFIX
+from models.serving import ModelSet
 from streams import transport
 from streams.alerting import Alerting
 from streams.ingest import Ingestor, limits_from
@@ -45,6 +49,8 @@ from streams.pipeline import encode_record as encode_patient
 from streams.topics import ACKS, ALERTS, AUDIT, CANONICAL, DEADLETTER, INPUT_TOPICS, InputFormat
 
 log = logging.getLogger(__name__)
+SHIPPED_MODELS = Path(models_package.__file__).resolve().parent / "artifacts"
+"""The models this release ships (trained by ``python -m models train``)."""
 
 
 def kafka_credentials(settings: Settings) -> Any:
@@ -93,6 +99,8 @@ class Service:
             dedup_window=settings.dedup_window,
             default_tz=settings.hl7_default_tz,
         )
+        self.models = load_models(settings.models_dir)
+        self._show_models()
         self.pipeline = Pipeline(
             self.ingestor,
             scoring=ScoringPolicy(
@@ -102,7 +110,7 @@ class Service:
             lateness_ms=int(settings.lateness_h * 3_600_000),
             alerting=Alerting(
                 DEFAULT_POLICY,
-                models=None,
+                models=self.models,
                 id_secret=_id_secret(settings),
             ),
         )
@@ -171,6 +179,12 @@ class Service:
             body = {"ready": phase == "ready", "phase": phase}
             return view.json(body, status=200 if phase == "ready" else 503)
 
+        if self.models is not None:
+
+            @app.timer(interval=s.model_reload_s)  # type: ignore[untyped-decorator]
+            async def reload_models() -> None:
+                service._reload_models()
+
         @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
         async def update_ready_gauge() -> None:
             # Prometheus sees readiness even when nothing polls /ready.
@@ -194,6 +208,24 @@ class Service:
     def is_ready(self) -> bool:
         """Ready when assigned partitions are recovered and no rebalance is running."""
         return self.readiness() == "ready"
+
+    def _reload_models(self) -> None:
+        """Swap in new model versions found on disk; a bad one keeps the serving model."""
+        assert self.models is not None
+        report = self.models.maybe_reload()
+        for path, error in report.errors.items():
+            log.error("model %s not loaded, the serving version stays: %s", path, error)
+        if report.reloaded:
+            log.info("models reloaded: %s", ", ".join(report.reloaded))
+            self._show_models()
+
+    def _show_models(self) -> None:
+        self.metrics.model_info.clear()
+        if self.models is None:
+            return
+        for risk in self.models.risks:
+            manifest = self.models.manifest(risk)
+            self.metrics.model_info.labels(risk, manifest.version).set(1)
 
     async def _pipeline_agent(self, stream: Any) -> AsyncIterator[None]:
         s = self.settings
@@ -242,6 +274,8 @@ class Service:
             m.last_event_ts.labels(fmt).set(newest / 1000)
         for seconds in result.scoring_seconds:
             m.scoring_seconds.observe(seconds)
+        for seconds in result.model_seconds:
+            m.model_inference_seconds.observe(seconds)
         # send_soon only buffers: Faust flushes the producer before it commits input offsets,
         # so outputs are never lost (at-least-once) and no send is awaited per record.
         if self.settings.publish_canonical:
@@ -333,6 +367,15 @@ class _TableLedger:
         # Called inside the pager agent's iteration, so Faust's current event is the alert
         # being delivered and the write lands in that alert's partition.
         self.table[ledger_key(record.sink, record.key).encode()] = msgspec.json.encode(record)
+
+
+def load_models(directory: Path | None) -> ModelSet | None:
+    """The deployed models (``None``: rules only, when the folder holds no manifest)."""
+    folder = directory or SHIPPED_MODELS
+    if not folder.is_dir() or not any(folder.glob(f"*{MANIFEST_SUFFIX}")):
+        log.warning("no model manifests in %s: scoring with the rule layers only", folder)
+        return None
+    return ModelSet.load(folder)
 
 
 def _id_secret(settings: Settings) -> bytes:

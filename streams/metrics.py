@@ -89,6 +89,18 @@ class Metrics:
             ["sink", "reason"],
             registry=registry,
         )
+        self.model_inference_seconds = Histogram(
+            "ews_model_inference_seconds",
+            "Time for every deployed model to score one snapshot (ONNX, with explanations).",
+            buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
+            registry=registry,
+        )
+        self.model_info = Gauge(
+            "ews_model_info",
+            "1 for each deployed model version, by risk.",
+            ["risk", "version"],
+            registry=registry,
+        )
         self.ready = Gauge(
             "ews_ready",
             "1 when the worker is ready (tables recovered, not rebalancing), else 0.",

@@ -128,6 +128,7 @@ class BatchResult:
     last_message: dict[str, InMessage] = field(default_factory=dict)
     """Patient id -> the last message of the batch for that patient (its partition)."""
     scoring_seconds: list[float] = field(default_factory=list)
+    model_seconds: list[float] = field(default_factory=list)
     alerts: list[AlertRecord] = field(default_factory=list)
     audit: list[AuditRecord] = field(default_factory=list)
     inputs: dict[str, list[InputRef]] = field(default_factory=dict)
@@ -378,8 +379,13 @@ class Pipeline:
         started = time.perf_counter()
         snap = take_snapshot(state, at_ms)
         assessment = score_snapshot(snap, self.rule_config)
-        risks = self.alerting.risks_of(snap, assessment) if self.alerting else {}
         out.scoring_seconds.append(time.perf_counter() - started)
+        risks: dict[Risk, RiskAssessment] = {}
+        if self.alerting is not None:
+            started = time.perf_counter()
+            risks = self.alerting.risks_of(snap, assessment)
+            if self.alerting.models is not None:
+                out.model_seconds.append(time.perf_counter() - started)
         record.last_scored_ms = at_ms
         out.scored.append(Scored(snap, assessment, risks))
 
