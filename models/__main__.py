@@ -1,0 +1,126 @@
+"""Command line of the learned layer.
+
+    python -m models train --all --out models/artifacts [--physionet TAR]
+    python -m models train --risk infection --physionet TAR --out DIR
+    python -m models train --risk crs --events events.jsonl --labels labels.csv --out DIR
+    python -m models report --out DIR
+    python -m models.bench
+
+``train`` writes ``<risk>.onnx``, ``<risk>.manifest.json`` and ``<risk>.card.md`` per risk
+and keeps the row-level evaluation results under ``var/models-cache/eval`` (never
+committed: the PhysioNet ones derive from ODbL data) for ``report``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from models.cohorts import STEP_H, TEST_SEED, TRAIN_SEED, cohort, describe
+from models.complication import COMPLICATION_RISKS, DEFAULT_HORIZON_H
+from models.evalstore import DEFAULT_EVAL_DIR, save_complication, save_infection
+from models.physionet_data import DEFAULT_CACHE, load_rows
+from models.train import LabelledRows, split_patients, train_complication, train_infection
+from scoring.risk import RISKS, Risk
+
+DEFAULT_PHYSIONET = Path("/work/shared/data/physionet2019/training_setB_dev.tar.gz")
+RISK_CHOICES = ("infection", *COMPLICATION_RISKS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m models", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    tr = sub.add_parser("train", help="train, evaluate, export and document models")
+    which = tr.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every risk")
+    which.add_argument("--risk", choices=RISK_CHOICES)
+    tr.add_argument("--out", type=Path, required=True, help="artifacts folder")
+    tr.add_argument("--physionet", type=Path, default=DEFAULT_PHYSIONET, help="challenge .tar.gz")
+    tr.add_argument("--limit", type=int, default=None, help="use only the first N stays")
+    tr.add_argument("--events", type=Path, help="site data: canonical events (JSON lines)")
+    tr.add_argument("--labels", type=Path, help="site data: labels CSV (simulator columns)")
+    tr.add_argument("--n-train", type=int, default=1200, help="synthetic training patients")
+    tr.add_argument("--n-test", type=int, default=400, help="synthetic evaluation patients")
+    tr.add_argument("--horizon-h", type=float, default=DEFAULT_HORIZON_H)
+    tr.add_argument("--version", default="1.0.0")
+    tr.add_argument("--folds", type=int, default=5)
+    tr.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
+    rep = sub.add_parser("report", help="evaluation report (Markdown + PNG)")
+    rep.add_argument("--out", type=Path, required=True)
+    rep.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
+    rep.add_argument("--artifacts", type=Path, default=Path("models/artifacts"))
+    return parser
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _risk(name: str) -> Risk:
+    for risk in RISKS:
+        if risk == name:
+            return risk
+    raise SystemExit(f"unknown risk {name!r}")
+
+
+def _train(args: argparse.Namespace) -> int:
+    risks = RISK_CHOICES if args.all else (args.risk,)
+    site = args.events is not None or args.labels is not None
+    if site and (args.events is None or args.labels is None):
+        raise SystemExit("--events and --labels go together")
+    if site and "infection" in risks:
+        raise SystemExit("site data trains crs, icans or hlh; infection trains on --physionet")
+    if "infection" in risks:
+        _say(f"infection: building rows from {args.physionet} (cached in {DEFAULT_CACHE})")
+        rows = load_rows(args.physionet, args.limit)
+        result = train_infection(rows, args.out, str(args.physionet.name), args.version, args.folds)
+        save_infection(args.eval_dir, rows, result)
+        for p in result.points:
+            _say(f"  {p.name}: utility {p.utility:.3f} {p.metrics.summary()}")
+    others = [r for r in risks if r != "infection"]
+    if not others:
+        return 0
+    if site:
+        from models.site_data import site_rows
+
+        rows_all, labels = site_rows(args.events, args.labels, STEP_H)
+        data = LabelledRows(rows_all, labels, f"site data {args.events.name}", STEP_H)
+        train, test = split_patients(data)
+        synthetic = False
+    else:
+        from models.synthetic import cohort_rows
+
+        cfg_train, cfg_test = cohort(args.n_train, TRAIN_SEED), cohort(args.n_test, TEST_SEED)
+        _say(f"synthetic cohorts: {args.n_train} + {args.n_test} patients")
+        r_train, l_train = cohort_rows(cfg_train, STEP_H)
+        r_test, l_test = cohort_rows(cfg_test, STEP_H)
+        train = LabelledRows(r_train, l_train, describe(cfg_train), STEP_H)
+        test = LabelledRows(r_test, l_test, describe(cfg_test), STEP_H)
+        synthetic = True
+    for risk in others:
+        done = train_complication(
+            _risk(risk), train, test, args.out, synthetic, args.version, args.horizon_h
+        )
+        save_complication(args.eval_dir, risk, done)
+        _say(f"  {risk}: {done.scored.metrics.summary()}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    if args.command == "train":
+        return _train(args)
+    from models.report import write_report
+
+    path = write_report(args.out, args.eval_dir, args.artifacts)
+    _say(f"report: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

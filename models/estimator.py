@@ -1,0 +1,99 @@
+"""The estimator: gradient-boosted trees with Platt calibration on held-out patients.
+
+``HistGradientBoostingClassifier`` reads NaN natively (each split learns where missing
+values go), so a missing feature stays missing. Calibration: the trees are fitted on 75% of
+the patients, a sigmoid (Platt) map of their log-odds on the other 25%
+(``CalibratedClassifierCV`` over a ``FrozenEstimator``); those held-out patients also choose
+the alert threshold. Sigmoid rather than isotonic: skl2onnx's isotonic calibrator differs
+from scikit-learn by up to 0.09 here, the sigmoid one by < 1e-6.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GroupShuffleSplit
+
+
+@dataclass(frozen=True, slots=True)
+class TreeParams:
+    """Hyper-parameters of the boosted trees (fixed, not searched; see docs/models.md)."""
+
+    max_iter: int = 250
+    learning_rate: float = 0.05
+    max_leaf_nodes: int = 31
+    min_samples_leaf: int = 200
+    l2_regularization: float = 1.0
+    max_features: float = 0.5
+    calibration_share: float = 0.25
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, float | int]:
+        """The parameters as a JSON-ready dict (for the manifest)."""
+        return asdict(self)
+
+
+DEFAULT_PARAMS = TreeParams()
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """A calibrated model and the row indices of the patients that calibrated it."""
+
+    model: CalibratedClassifierCV
+    calibration_rows: npt.NDArray[np.int64]
+
+
+def unfreeze(model: CalibratedClassifierCV) -> CalibratedClassifierCV:
+    """Replace the ``FrozenEstimator`` wrappers by the trees they hold, in place.
+
+    skl2onnx has no converter for ``FrozenEstimator``; the wrapper only forwards calls, so
+    the predictions are unchanged (a test checks).
+    """
+    for calibrated in model.calibrated_classifiers_:
+        if isinstance(calibrated.estimator, FrozenEstimator):
+            calibrated.estimator = calibrated.estimator.estimator
+    if isinstance(model.estimator, FrozenEstimator):
+        model.estimator = model.estimator.estimator
+    return model
+
+
+def fit(
+    x: npt.NDArray[np.float32],
+    y: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    params: TreeParams = DEFAULT_PARAMS,
+) -> Fitted:
+    """Fit trees on most patients and calibrate them on the rest (split by ``groups``)."""
+    target = np.asarray(y).astype(np.int64)
+    g = np.asarray(groups)
+    split = GroupShuffleSplit(
+        n_splits=1, test_size=params.calibration_share, random_state=params.seed
+    )
+    train, calib = next(split.split(x, target, g))
+    trees = HistGradientBoostingClassifier(
+        max_iter=params.max_iter,
+        learning_rate=params.learning_rate,
+        max_leaf_nodes=params.max_leaf_nodes,
+        min_samples_leaf=params.min_samples_leaf,
+        l2_regularization=params.l2_regularization,
+        max_features=params.max_features,
+        early_stopping=False,
+        random_state=params.seed,
+    )
+    trees.fit(x[train], target[train])
+    model = CalibratedClassifierCV(FrozenEstimator(trees), method="sigmoid")
+    model.fit(x[calib], target[calib])
+    return Fitted(unfreeze(model), calib.astype(np.int64))
+
+
+def probabilities(
+    model: CalibratedClassifierCV, x: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float64]:
+    """The positive-class probability per row (scikit-learn; serving uses ONNX)."""
+    return np.asarray(model.predict_proba(x)[:, 1], dtype=np.float64)
