@@ -104,19 +104,28 @@ def physionet_messages(stay_id: str, text: str, source: str) -> Iterator[InputMe
         )
 
 
+def physionet_stays(path: Path) -> Iterator[tuple[str, str]]:
+    """(stay id, PSV text) of every stay in a ``.psv`` file, a folder or the challenge tarball."""
+    files = [path] if path.name.endswith((".tar.gz", ".tgz")) else input_files(path, "physionet")
+    for file in files:
+        if file.name.endswith((".tar.gz", ".tgz")):
+            yield from iter_tar_stays(file)
+        else:
+            yield file.stem, file.read_text(encoding="utf-8")
+
+
 def _physionet(path: Path) -> Iterator[InputMessage]:
-    if path.name.endswith(".tar.gz") or path.suffix == ".tgz":
-        for stay_id, text in iter_tar_stays(path):
-            yield from physionet_messages(stay_id, text, f"{path}:{stay_id}")
-    else:
-        yield from physionet_messages(path.stem, path.read_text(encoding="utf-8"), str(path))
+    for stay_id, text in physionet_stays(path):
+        yield from physionet_messages(stay_id, text, f"{path}:{stay_id}")
 
 
-_READERS = {"json": _lines, "fhir": _fhir, "hl7v2": _hl7, "physionet": _physionet}
+_READERS = {"json": _lines, "fhir": _fhir, "hl7v2": _hl7}
 
 
 def read_inputs(path: Path, fmt: str) -> Iterator[InputMessage]:
     """Every message in ``path`` (file or directory) of format ``fmt``, in file order."""
-    files = [path] if path.name.endswith(".tar.gz") else input_files(path, fmt)
-    for file in files:
+    if fmt == "physionet":
+        yield from _physionet(path)
+        return
+    for file in input_files(path, fmt):
         yield from _READERS[fmt](file)

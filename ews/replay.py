@@ -1,6 +1,8 @@
 """``ews replay``: run recorded input through the service's own code, offline or via Kafka.
 
-Offline (``--out FILE``) every message goes through the same :class:`streams.pipeline.Pipeline`
+Offline, ``--format physionet`` writes one row per PSV input row (stay, ICULOS hour, each
+deployed risk's probability and alert flag). For the other formats, offline (``--out FILE``)
+every message goes through the same :class:`streams.pipeline.Pipeline`
 the worker runs (ingest, feature state, rules), scoring every message, and one JSON line per
 input message is written: what became of it, its canonical events or its dead-letter reasons,
 and the grades of the snapshot taken after it (each syndrome's grade and every criterion's
@@ -28,7 +30,7 @@ from contract.events import (
     decode_record,
     encode,
 )
-from ews.inputs import read_inputs
+from ews.inputs import physionet_stays, read_inputs
 from ews.settings import Settings
 from scoring.api import assessment_to_dict
 from streams.ingest import Ingestor, limits_from
@@ -112,6 +114,9 @@ def run_replay(path: str, fmt: str, out: str | None, publish: bool, *, detail: b
     started = time.perf_counter()
     if publish:
         _publish(settings, ingestor, Path(path), fmt, stream_fmt, counts)
+    elif fmt == "physionet":
+        assert out is not None
+        _physionet_offline(settings, Path(path), Path(out), counts)
     else:
         assert out is not None
         _offline(settings, ingestor, Path(path), fmt, stream_fmt, Path(out), counts, detail)
@@ -170,6 +175,25 @@ def _offline(
                 assessment=assessment_to_dict(scored.assessment) if scored and detail else None,
             )
             fh.write(encoder.encode(row) + b"\n")
+
+
+def _physionet_offline(settings: Settings, path: Path, out: Path, counts: Counter[str]) -> None:
+    """One row per PSV input row: stay, ICULOS hour, each deployed risk's probability and
+    alert flag (the deployed models over the stream's own feature code)."""
+    from models.physionet_replay import score_physionet_stay
+    from streams.app import load_models
+
+    models = load_models(settings.models_dir)
+    if models is None:
+        raise SystemExit("ews replay --format physionet needs deployed models (EWS_MODELS_DIR)")
+    encoder = msgspec.json.Encoder()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as fh:
+        for stay_id, text in physionet_stays(path):
+            for row in score_physionet_stay(stay_id, text, models):
+                fh.write(encoder.encode(row) + b"\n")
+                counts["rows"] += 1
+            counts["stays"] += 1
 
 
 def _publish(

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     """Time zone (IANA name) for HL7 v2 timestamps that carry no UTC offset."""
     publish_canonical: bool = True
     """Publish every accepted message's canonical record on the canonical topic."""
+    publish_assessments: bool = False
+    """Publish every scored snapshot's per-risk grades and model probabilities on the
+    assessments topic (for EHR risk displays and for checking the stream against replays)."""
     extra_codes_file: Path | None = None
     """A site's extra codes CSV (columns of contract/codes.csv), merged into the code map."""
     extra_signals_file: Path | None = None

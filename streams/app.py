@@ -43,10 +43,20 @@ from streams.pipeline import (
     PatientRecord,
     Pipeline,
     ScoringPolicy,
+    assessment_record,
 )
 from streams.pipeline import decode_record as decode_patient
 from streams.pipeline import encode_record as encode_patient
-from streams.topics import ACKS, ALERTS, AUDIT, CANONICAL, DEADLETTER, INPUT_TOPICS, InputFormat
+from streams.topics import (
+    ACKS,
+    ALERTS,
+    ASSESSMENTS,
+    AUDIT,
+    CANONICAL,
+    DEADLETTER,
+    INPUT_TOPICS,
+    InputFormat,
+)
 
 log = logging.getLogger(__name__)
 SHIPPED_MODELS = Path(models_package.__file__).resolve().parent / "artifacts"
@@ -149,6 +159,9 @@ class Service:
         self.inputs = app.topic(*self.input_formats, key_serializer="raw", value_serializer="raw")
         self.alerts = app.topic(s.topic(ALERTS), key_serializer="raw", value_serializer="raw")
         self.audit = app.topic(s.topic(AUDIT), key_serializer="raw", value_serializer="raw")
+        self.assessments = app.topic(
+            s.topic(ASSESSMENTS), key_serializer="raw", value_serializer="raw"
+        )
         self.canonical = app.topic(s.topic(CANONICAL), key_serializer="raw", value_serializer="raw")
         self.deadletter = app.topic(
             s.topic(DEADLETTER), key_serializer="raw", value_serializer="raw"
@@ -292,6 +305,11 @@ class Service:
                 m.alerts.labels(alert.risk, grade, alert.status).inc()
             m.event_to_alert.observe(max(0.0, (alert.emit_ms - alert.event_ms) / 1000))
             self.alerts.send_soon(key=alert.dedup_key.encode(), value=encode_alert(alert))
+        if self.settings.publish_assessments:
+            for scored in result.scored:
+                key = scored.snapshot.patient_id.encode()
+                value = msgspec.json.encode(assessment_record(scored))
+                self.assessments.send_soon(key=key, value=value)
         for audit in result.audit:
             self.audit.send_soon(key=audit.patient_id.encode(), value=encode_audit(audit))
 

@@ -84,6 +84,37 @@ def decode_record(data: bytes) -> PatientRecord:
     return _record_decoder.decode(data)
 
 
+class RiskOutput(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One risk's rule grade and model output in an :class:`AssessmentRecord`."""
+
+    grade: int | None = None
+    probability: float | None = None
+    model_version: str | None = None
+    model_alert: bool = False
+
+
+class AssessmentRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """What the worker concluded at one scored snapshot (the assessments topic)."""
+
+    patient_id: str
+    time_ms: int
+    ruleset_version: str
+    risks: dict[str, RiskOutput]
+
+
+def assessment_record(scored: Scored) -> AssessmentRecord:
+    """The compact per-snapshot record of a scored snapshot."""
+    return AssessmentRecord(
+        patient_id=scored.snapshot.patient_id,
+        time_ms=scored.snapshot.time_ms,
+        ruleset_version=scored.assessment.ruleset_version,
+        risks={
+            risk: RiskOutput(ra.grade, ra.probability, ra.model_version, ra.model_alert)
+            for risk, ra in scored.risks.items()
+        },
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class InMessage:
     """One input message as the agent received it."""

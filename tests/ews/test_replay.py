@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import msgspec
-import pytest
 
 from ews.replay import ReplayRow, run_replay
+from models.physionet_replay import PhysionetRow
+from streams.app import load_models
 from tests.adapters import samples as s
 
 PSV_HEADER = "HR|O2Sat|Temp|SBP|MAP|DBP|Resp|FiO2|Age|Gender|ICULOS|SepsisLabel"
@@ -30,7 +31,7 @@ def test_hl7_file_with_several_messages(tmp_path: Path) -> None:
     assert rows[0].events[0].signal == "crp"  # type: ignore[union-attr]
 
 
-def test_physionet_stay_gives_one_row_per_input_row_and_reports_bad_cells(tmp_path: Path) -> None:
+def test_physionet_replay_writes_one_model_row_per_input_row(tmp_path: Path) -> None:
     psv = tmp_path / "p000001.psv"
     psv.write_text(
         "\n".join(
@@ -38,20 +39,27 @@ def test_physionet_stay_gives_one_row_per_input_row_and_reports_bad_cells(tmp_pa
                 PSV_HEADER,
                 "NaN|NaN|NaN|NaN|NaN|NaN|NaN|NaN|63.5|1|1|0",
                 "88|97|37.1|121|80|62|18|NaN|63.5|1|2|0",
-                "92|95|38.4|110|75|58|400|0.4|63.5|1|3|0",
+                "122|91|38.9|92|60|48|28|0.4|63.5|1|3|0",
             ]
         )
     )
     out = tmp_path / "out.jsonl"
     assert run_replay(str(psv), "physionet", str(out), publish=False) == 0
-    rows = _rows(out)
-    assert [r.input.offset for r in rows] == [0, 1, 2]
-    assert rows[1].outcome == "accepted"
-    assert {e.signal for e in rows[1].events} >= {"hr", "spo2", "temp", "sbp"}  # type: ignore[union-attr]
-    # Resp 400/min is implausible: reported with its row, the rest of the row accepted.
-    assert [r.reason for r in rows[2].rejects] == ["implausible"]
-    fio2 = [e for e in rows[2].events if getattr(e, "signal", None) == "fio2"]
-    assert fio2 and fio2[0].value == pytest.approx(40.0)  # type: ignore[union-attr]
+    rows = [msgspec.json.decode(line, type=PhysionetRow) for line in out.read_bytes().splitlines()]
+    assert [(r.stay_id, r.row, r.iculos) for r in rows] == [
+        ("p000001", 0, 1.0),
+        ("p000001", 1, 2.0),
+        ("p000001", 2, 3.0),
+    ]
+    models = load_models(None)
+    assert models is not None
+    for row in rows:
+        assert set(row.probabilities) == set(models.risks)
+        assert all(0.0 <= p <= 1.0 for p in row.probabilities.values())
+        for risk, p in row.probabilities.items():
+            assert row.alerts[risk] == (p >= models.manifest(risk).threshold)
+    # A febrile, tachycardic, hypotensive, tachypnoeic hour scores higher than a normal one.
+    assert rows[2].probabilities["infection"] > rows[1].probabilities["infection"]
 
 
 def test_replay_needs_an_output_or_publish(tmp_path: Path) -> None:
