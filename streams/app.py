@@ -299,9 +299,10 @@ class Service:
             self.deadletter.send_soon(key=dl_key, value=value)
         for alert in result.alerts:
             grade = "unknown" if alert.grade is None else str(alert.grade)
-            if alert.muted:
+            if alert.muted or alert.transition == "suppressed":
+                # A suppression starting, or a notification it held back.
                 m.alerts_suppressed.labels(alert.risk, alert.suppression_reason or "other").inc()
-            else:
+            if not alert.muted:
                 m.alerts.labels(alert.risk, grade, alert.status).inc()
             m.event_to_alert.observe(max(0.0, (alert.emit_ms - alert.event_ms) / 1000))
             self.alerts.send_soon(key=alert.dedup_key.encode(), value=encode_alert(alert))

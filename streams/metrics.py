@@ -67,7 +67,7 @@ class Metrics:
         )
         self.alerts_suppressed = Counter(
             "ews_alerts_suppressed_total",
-            "Alert notifications held back by a suppression or snooze, by risk and reason.",
+            "Suppressions started and notifications they held back, by risk and reason.",
             ["risk", "reason"],
             registry=registry,
         )

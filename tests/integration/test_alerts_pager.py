@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from alerts.pager import pager_action
@@ -20,6 +21,7 @@ from ews.demo import encode_message
 from ews.pager_receiver import PagerReceiver
 from simulator.config import CohortConfig
 from simulator.stream import Cohort, iter_messages
+from streams.alerting import AlertCommand
 from streams.broker import EmbeddedBroker
 from streams.process import read_topics
 from streams.publish import Publisher
@@ -38,6 +40,10 @@ SERVICE_METRICS = (
     "ews_alerts_total",
     "ews_event_to_alert_seconds_bucket",
     "ews_pager_deliveries_total",
+    "ews_pager_failures_total",
+    "ews_alerts_suppressed_total",
+    "ews_model_inference_seconds_bucket",
+    "ews_model_info",
     "ews_ready",
 )
 
@@ -66,6 +72,14 @@ def _accounted(dep: Deployment, total: int, timeout_s: float) -> int:
     return len(seen)
 
 
+def _canonical(dep: Deployment, patient: str) -> list[bytes]:
+    """The canonical records of one patient with events, read from the beginning."""
+    rows = read_topics(
+        dep.broker.bootstrap, [dep.topic("canonical")], until=lambda r: False, timeout_s=3
+    )
+    return [v for _, k, v in rows if k == patient.encode() and decode_record(v).events]
+
+
 def _settled(receiver: PagerReceiver, quiet_s: float = 4.0, timeout_s: float = 60.0) -> None:
     """Wait until no page has arrived for ``quiet_s``."""
     deadline = time.monotonic() + timeout_s
@@ -85,6 +99,7 @@ def test_one_page_per_transition_across_a_restart_and_metrics(
     messages, patients = _cohort_messages()
     half = len(messages) // 2
     with PagerReceiver() as receiver:
+        receiver.statuses = [500]  # the first page fails once and is retried
         dep = Deployment(
             broker,
             tmp_path,
@@ -99,6 +114,22 @@ def test_one_page_per_transition_across_a_restart_and_metrics(
                     pub.send(topic, key, body)
                 pub.send("in.json", "sim3-00000", b'{"kind": "observation"')  # malformed
             assert _accounted(dep, half + 1, timeout_s=180) >= half + 1
+            # A clinician suppresses one patient's CRS alerts (comfort care).
+            last_ms = max(
+                decode_record(v).events[-1].time_ms for v in _canonical(dep, "sim3-00001")
+            )
+            command = AlertCommand(
+                kind="suppress",
+                patient_id="sim3-00001",
+                risk="crs",
+                by="dr-test",
+                at_ms=last_ms,
+                until_ms=last_ms + 86_400_000,
+                reason="comfort_care",
+            )
+            with Publisher(dep.settings) as pub:
+                pub.send("acks", "sim3-00001", msgspec.json.encode(command))
+            time.sleep(3)
             _settled(receiver)
             paged_before_restart = len(receiver.keys())
             status, body = first.get("/metrics")
@@ -138,6 +169,13 @@ def test_one_page_per_transition_across_a_restart_and_metrics(
         r'^ews_events_rejected_total\{[^}]*reason="malformed"[^}]*\} 1\.0$', text, re.M
     )
     assert re.search(r"^ews_ready 1\.0$", text, re.M)
+    assert re.search(
+        r'^ews_alerts_suppressed_total\{[^}]*reason="comfort_care"[^}]*\} 1\.0$', text, re.M
+    )
+    assert re.search(r'^ews_pager_failures_total\{[^}]*reason="http_500"[^}]*\} 1\.0$', text, re.M)
+    assert re.search(r'^ews_model_info\{risk="infection",version="[^"]+"\} 1\.0$', text, re.M)
+    inference = re.search(r"^ews_model_inference_seconds_count (\d+)", text, re.M)
+    assert inference is not None and int(inference.group(1)) > 0
     assert re.search(r"^faust_", text, re.M), "Faust's own sensor metrics missing"
     labels = " ".join(re.findall(r"\{([^}]*)\}", text))
     assert not any(p in labels for p in patients), "a patient id appears in a metric label"
