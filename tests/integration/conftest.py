@@ -53,9 +53,15 @@ class Deployment:
         return self.settings.topic(name)
 
     def start_worker_unready(self) -> WorkerProcess:
-        """Start a worker without waiting for it to be ready."""
-        log = self.tmp / f"worker-{len(self.workers)}.log"
-        worker = WorkerProcess(self.env, log_path=log).start()
+        """Start a worker without waiting for it to be ready.
+
+        Each worker gets its own data directory, as each pod has its own volume: two
+        RocksDB stores must not share one.
+        """
+        n = len(self.workers)
+        log = self.tmp / f"worker-{n}.log"
+        env = {**self.env, "EWS_DATA_DIR": str(self.tmp / f"data-{n}")}
+        worker = WorkerProcess(env, log_path=log).start()
         self.workers.append(worker)
         return worker
 

@@ -103,11 +103,17 @@ def _processed_inputs(deployment: Deployment, total: int, timeout_s: float) -> i
     return len(seen)
 
 
-@pytest.fixture
-def recovery_deployment(broker, tmp_path):  # type: ignore[no-untyped-def]
+@pytest.fixture(params=["memory://", "rocksdb://"])
+def recovery_deployment(broker, tmp_path, request):  # type: ignore[no-untyped-def]
     # Tansu answers ListOffsets(latest) with the last batch's base offset + 1, so table
     # recovery is exact only with one record per producer batch (broker-notes.md, quirk 1).
-    dep = Deployment(broker, tmp_path, EWS_PRODUCER_MAX_BATCH_SIZE="1", EWS_BATCH_MAX_MESSAGES="50")
+    dep = Deployment(
+        broker,
+        tmp_path,
+        EWS_PRODUCER_MAX_BATCH_SIZE="1",
+        EWS_BATCH_MAX_MESSAGES="50",
+        EWS_STORE=request.param,
+    )
     try:
         yield dep
     finally:
