@@ -22,6 +22,7 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -370,3 +371,54 @@ class HttpDelivery:
             self._on_event(event, reason)
         except Exception:
             log.exception("%s: event callback failed", self.name)
+
+
+class DeliverySink:
+    """What every sink built on one :class:`HttpDelivery` shares: its construction and its
+    lifecycle (the pager and webhook sinks add how a record becomes a request)."""
+
+    def __init__(
+        self,
+        name: str,
+        retry: RetrySettings,
+        ledger: DeliveryLedger,
+        on_dead_letter: DeadLetterCallback,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        on_event: EventCallback | None = None,
+        rng: random.Random | None = None,
+        sleep: Sleep | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {}
+        if sleep is not None:
+            kwargs["sleep"] = sleep
+        if clock is not None:
+            kwargs["clock"] = clock
+        self.delivery = HttpDelivery(
+            name,
+            retry,
+            ledger,
+            on_dead_letter,
+            session=session,
+            on_event=on_event,
+            rng=rng,
+            **kwargs,
+        )
+
+    @property
+    def counters(self) -> DeliveryCounters:
+        """The delivery counters."""
+        return self.delivery.counters
+
+    async def start(self) -> None:
+        """Start the delivery workers."""
+        await self.delivery.start()
+
+    async def stop(self, drain_timeout_s: float = 10.0) -> None:
+        """Drain and stop (see :meth:`HttpDelivery.stop`)."""
+        await self.delivery.stop(drain_timeout_s)
+
+    async def join(self) -> None:
+        """Wait for queued deliveries to be handled."""
+        await self.delivery.join()

@@ -26,10 +26,9 @@ import msgspec
 from alerts.delivery import (
     DeadLetterCallback,
     DeadLetterDelivery,
-    DeliveryCounters,
     DeliveryRequest,
+    DeliverySink,
     EventCallback,
-    HttpDelivery,
     RetrySettings,
     Sleep,
 )
@@ -132,7 +131,7 @@ def pager_event(
     return event
 
 
-class PagerSink:
+class PagerSink(DeliverySink):
     """Pages through PagerDuty; idempotent by alert id through the delivery ledger."""
 
     name = "pagerduty"
@@ -150,12 +149,7 @@ class PagerSink:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
-        kwargs: dict[str, Any] = {}
-        if sleep is not None:
-            kwargs["sleep"] = sleep
-        if clock is not None:
-            kwargs["clock"] = clock
-        self.delivery = HttpDelivery(
+        super().__init__(
             self.name,
             settings.retry,
             ledger,
@@ -163,26 +157,10 @@ class PagerSink:
             session=session,
             on_event=on_event,
             rng=rng,
-            **kwargs,
+            sleep=sleep,
+            clock=clock,
         )
         self._on_dead_letter = on_dead_letter
-
-    @property
-    def counters(self) -> DeliveryCounters:
-        """The delivery counters."""
-        return self.delivery.counters
-
-    async def start(self) -> None:
-        """Start the delivery workers."""
-        await self.delivery.start()
-
-    async def stop(self, drain_timeout_s: float = 10.0) -> None:
-        """Drain and stop (see :meth:`HttpDelivery.stop`)."""
-        await self.delivery.stop(drain_timeout_s)
-
-    async def join(self) -> None:
-        """Wait for queued pages to be handled."""
-        await self.delivery.join()
 
     def request_for(self, alert: AlertRecord, unit: str | None = None) -> DeliveryRequest | None:
         """The HTTP request for a record, ``None`` when the record pages no one.

@@ -27,10 +27,9 @@ import msgspec
 
 from alerts.delivery import (
     DeadLetterCallback,
-    DeliveryCounters,
     DeliveryRequest,
+    DeliverySink,
     EventCallback,
-    HttpDelivery,
     RetrySettings,
     Sleep,
 )
@@ -106,7 +105,7 @@ def webhook_body(alert: AlertRecord, include_patient: bool) -> bytes:
     return json.dumps(details, separators=(",", ":")).encode()
 
 
-class WebhookSink:
+class WebhookSink(DeliverySink):
     """Posts alerts to one receiver; idempotent by alert id through the delivery ledger."""
 
     def __init__(
@@ -122,12 +121,7 @@ class WebhookSink:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
-        kwargs: dict[str, Any] = {}
-        if sleep is not None:
-            kwargs["sleep"] = sleep
-        if clock is not None:
-            kwargs["clock"] = clock
-        self.delivery = HttpDelivery(
+        super().__init__(
             settings.name,
             settings.retry,
             ledger,
@@ -135,25 +129,9 @@ class WebhookSink:
             session=session,
             on_event=on_event,
             rng=rng,
-            **kwargs,
+            sleep=sleep,
+            clock=clock,
         )
-
-    @property
-    def counters(self) -> DeliveryCounters:
-        """The delivery counters."""
-        return self.delivery.counters
-
-    async def start(self) -> None:
-        """Start the delivery workers."""
-        await self.delivery.start()
-
-    async def stop(self, drain_timeout_s: float = 10.0) -> None:
-        """Drain and stop."""
-        await self.delivery.stop(drain_timeout_s)
-
-    async def join(self) -> None:
-        """Wait for queued posts to be handled."""
-        await self.delivery.join()
 
     def request_for(self, alert: AlertRecord) -> DeliveryRequest | None:
         """The signed request for a record (``None`` when filtered out by settings)."""
