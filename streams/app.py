@@ -173,14 +173,13 @@ class Service:
             "patients", partitions=s.topic_partitions, key_type=bytes, value_type=bytes
         )
         app.agent(self.inputs, name="pipeline")(self._pipeline_agent)
-        # Pages delivered, by ledger key: a restarted worker never pages a transition twice.
-        self.pager_ledger = app.Table(
-            "pager-ledger", partitions=s.topic_partitions, key_type=bytes, value_type=bytes
-        )
-        self.pager = _pager(
-            s, _TableLedger(self.pager_ledger), self._page_dead_letter, self._page_event
-        )
-        if self.pager is not None:
+        self.pager: PagerSink | None = None
+        if s.pager_url and s.pager_routing_keys is not None:
+            # Pages delivered, by ledger key: a restarted worker never pages a transition twice.
+            ledger = app.Table(
+                "pager-ledger", partitions=s.topic_partitions, key_type=bytes, value_type=bytes
+            )
+            self.pager = _pager(s, _TableLedger(ledger), self._page_dead_letter, self._page_event)
             app.agent(self.alerts, name="pager")(self._pager_agent)
         setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
         service = self
@@ -407,10 +406,9 @@ def _pager(
     ledger: DeliveryLedger,
     on_dead_letter: Callable[[DeadLetterDelivery], None],
     on_event: Callable[[str, str], None],
-) -> PagerSink | None:
-    """The PagerDuty sink when a pager URL and routing keys are configured."""
-    if not settings.pager_url or settings.pager_routing_keys is None:
-        return None
+) -> PagerSink:
+    """The PagerDuty sink (the caller checked that a pager URL and routing keys are set)."""
+    assert settings.pager_url and settings.pager_routing_keys is not None
     keys = msgspec.json.decode(settings.pager_routing_keys.get_secret_value(), type=dict[str, str])
     pager_settings = PagerSettings(
         routing_keys=keys,
