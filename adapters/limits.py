@@ -48,8 +48,27 @@ def load_json_bounded(data: bytes | str, limits: Limits) -> Any:
         raise MessageError(Reason.TOO_COMPLEX, "JSON nested beyond the parser's limit") from None
     except (msgspec.DecodeError, ValueError) as exc:
         raise MessageError(Reason.MALFORMED, f"not JSON: {exc}") from None
-    check_json_complexity(document, limits)
+    if not _within_limits_by_size(data, limits):
+        check_json_complexity(document, limits)
     return document
+
+
+def _within_limits_by_size(data: bytes | str, limits: Limits) -> bool:
+    """True when the text alone proves the limits hold, so the walk can be skipped.
+
+    Every JSON value takes at least one character, so a text no longer than
+    ``max_json_nodes`` cannot hold more values; a non-empty container at depth ``d`` sits
+    inside ``d - 1`` others, so fewer than ``max_json_depth`` opening brackets (counted
+    anywhere, strings included, which only over-counts) cannot nest too deep. Typical feed
+    messages pass both in C-speed counts; the rest are walked.
+    """
+    if len(data) > limits.max_json_nodes:
+        return False
+    if isinstance(data, bytes):
+        brackets = data.count(b"[") + data.count(b"{")
+    else:
+        brackets = data.count("[") + data.count("{")
+    return brackets < limits.max_json_depth
 
 
 def check_json_complexity(document: Any, limits: Limits) -> None:

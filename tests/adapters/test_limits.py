@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from adapters.limits import Limits, load_json_bounded
+from adapters.limits import Limits, check_json_complexity, load_json_bounded
 from adapters.result import MessageError
 from contract.reasons import Reason
 
@@ -54,3 +57,34 @@ def test_defaults_match_the_settings() -> None:
     assert limits.max_items_per_message == 500
     assert limits.max_future_skew_ms == 300_000
     assert limits.max_event_age_ms == 3650 * 86_400_000
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(alphabet="[]{}a", max_size=3),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(alphabet="[{a", max_size=2), children, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json_values, st.integers(1, 8), st.integers(1, 60))
+def test_size_shortcut_never_accepts_what_the_walk_refuses(
+    document: object, depth: int, nodes: int
+) -> None:
+    """Skipping the walk for small, shallow texts must give the walk's verdict every time."""
+    limits = Limits(max_json_depth=depth, max_json_nodes=nodes)
+    data = msgspec.json.encode(document)
+    try:
+        check_json_complexity(msgspec.json.decode(data), limits)
+        walked = None
+    except MessageError as exc:
+        walked = exc.reason
+    try:
+        load_json_bounded(data, limits)
+        loaded = None
+    except MessageError as exc:
+        loaded = exc.reason
+    assert loaded == walked
