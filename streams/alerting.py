@@ -33,7 +33,7 @@ from alerts.record import AlertRecord, build_alert_record
 from alerts.state import Acknowledgement, AlertState, new_state
 from contract.events import InputRef, Treatment
 from features.snapshot import Snapshot, Timeline
-from models.combine import assess
+from models.combine import assess_many
 from models.serving import ModelSet
 from scoring.result import Assessment
 from scoring.risk import RISKS, Risk, RiskAssessment
@@ -93,9 +93,12 @@ class Alerting:
         self.id_secret = id_secret
         self.link_base = link_base
 
-    def risks_of(self, snapshot: Snapshot, assessment: Assessment) -> dict[Risk, RiskAssessment]:
-        """Rule grades and model probabilities of one snapshot, per risk."""
-        return assess(assessment, snapshot, self.models)
+    def risks_many(
+        self, items: Sequence[tuple[Assessment, Snapshot]]
+    ) -> list[dict[Risk, RiskAssessment]]:
+        """Rule grades and model probabilities per risk of each snapshot (one model call per
+        risk for all of them)."""
+        return assess_many(items, self.models)
 
     def on_scored(
         self,

@@ -91,8 +91,9 @@ class Metrics:
         )
         self.model_inference_seconds = Histogram(
             "ews_model_inference_seconds",
-            "Time for every deployed model to score one snapshot (ONNX, with explanations).",
-            buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
+            "Time for every deployed model to score one batch's snapshots (one ONNX call per "
+            "risk for all patients scored in the batch, with explanations).",
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
             registry=registry,
         )
         self.model_info = Gauge(

@@ -47,7 +47,7 @@ def known_metrics() -> frozenset[str]:
 
 def test_metric_name_extraction() -> None:
     expr = (
-        "histogram_quantile(0.95, sum by (le, risk) (rate(ews_model_inference_seconds_bucket"
+        "histogram_quantile(0.95, sum by (le) (rate(ews_model_inference_seconds_bucket"
         '{job="blina-ews", pod=~"$pod"}[$__rate_interval]))) > 0.5 and on (namespace) '
         "time() - max without (pod) (ews_input_last_event_timestamp_seconds offset 5m) > 900"
         " unless ews:consumer_lag:sum"

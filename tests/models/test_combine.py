@@ -7,11 +7,12 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from models.combine import assess
-from models.serving import ModelSet
+from features.replay import snapshots_for_history
+from models.combine import assess, assess_many
+from models.serving import ARTIFACTS_DIR, ModelSet
 from scoring.api import score_snapshot
 from scoring.risk import RISKS
-from tests.models.factory_rows import febrile_snapshot
+from tests.models.factory_rows import HOUR, T0, febrile_history, febrile_snapshot
 from tests.models.helpers import write_tiny_model
 
 
@@ -60,3 +61,17 @@ def test_refuses_a_mismatched_snapshot() -> None:
     later = msgspec.structs.replace(snap, time_ms=snap.time_ms + 1)
     with pytest.raises(ValueError, match="different"):
         assess(rules, later, None)
+
+
+def test_batched_assessment_equals_one_at_a_time() -> None:
+    """The stream scores a batch of patients with one ONNX call per risk; the result must be
+    exactly what scoring each snapshot alone gives (shipped models, every risk)."""
+    models = ModelSet.load(ARTIFACTS_DIR)
+    history = febrile_history()
+    snaps = snapshots_for_history(history, [T0 + h * HOUR for h in (0, 1, 2, 4, 6, 9, 12)])
+    items = [(score_snapshot(s), s) for s in snaps]
+    batched = assess_many(items, models, explain="always")
+    assert len({ra["infection"].probability for ra in batched}) > 1  # rows really differ
+    for (rules, snap), got in zip(items, batched, strict=True):
+        assert got == assess(rules, snap, models, explain="always")
+    assert assess_many([], models) == []
