@@ -66,6 +66,9 @@ class PatientRecord(msgspec.Struct, kw_only=True):
     """Recent delivery ids (oldest first) for duplicate detection."""
     last_scored_ms: int | None = None
     """Event time of the last scored snapshot."""
+    unscored_since_ms: int | None = None
+    """Event time of the first change not yet scored, while the patient has never been scored
+    (a new patient with normal vital signs only is first scored on the cadence)."""
     alerts: dict[str, AlertState] = {}
     """Alert policy state per risk."""
 
@@ -160,6 +163,7 @@ class BatchResult:
     """Patient id -> the last message of the batch for that patient (its partition)."""
     scoring_seconds: list[float] = field(default_factory=list)
     model_seconds: list[float] = field(default_factory=list)
+    """Model inference time per batch (all scored snapshots, one ONNX call per risk)."""
     alerts: list[AlertRecord] = field(default_factory=list)
     audit: list[AuditRecord] = field(default_factory=list)
     inputs: dict[str, list[InputRef]] = field(default_factory=dict)
@@ -177,14 +181,29 @@ class ScoringPolicy:
     abnormal_interval_ms: int = _MINUTE_MS
     """Shortest gap between scores driven by abnormal vital signs."""
 
-    def due(self, last_scored_ms: int | None, now_ms: int, trigger: str) -> bool:
+    def due(
+        self,
+        last_scored_ms: int | None,
+        now_ms: int,
+        trigger: str,
+        unscored_since_ms: int | None = None,
+    ) -> bool:
         """Whether to score now, given what arrived (``trigger``) since the last score.
 
         ``trigger`` is ``"event"`` (a lab, assessment, treatment, infusion or support change:
-        always scored), ``"abnormal"`` (an abnormal vital sign) or ``"vitals"``.
+        always scored), ``"abnormal"`` (an abnormal vital sign) or ``"vitals"``. A patient
+        never scored is scored at once on an event or an abnormal vital sign; on normal vital
+        signs only, ``interval_ms`` after its first unscored change (``unscored_since_ms``):
+        all-normal vitals grade nothing, and scoring every newly monitored patient on its first
+        heartbeat was most of a worker's cost when many patients start at once.
         """
-        if trigger == "event" or last_scored_ms is None:
+        if trigger == "event":
             return True
+        if last_scored_ms is None:
+            if trigger == "abnormal":
+                return True
+            since = now_ms if unscored_since_ms is None else unscored_since_ms
+            return now_ms - since >= self.interval_ms
         gap = now_ms - last_scored_ms
         if trigger == "abnormal":
             return gap >= self.abnormal_interval_ms
@@ -249,8 +268,23 @@ class Pipeline:
         for patient_id, events in arrived.items():
             self._maybe_score(patient_id, out.touched[patient_id], events, out)
         if self.alerting is not None:
+            self._risks(out)
             self._alerts(out, received_ms)
         return out
+
+    def _risks(self, out: BatchResult) -> None:
+        """Model probabilities beside the rule grades, for every patient scored in the batch
+        at once (one ONNX call per risk, not one per patient)."""
+        alerting = self.alerting
+        assert alerting is not None
+        if not out.scored:
+            return
+        started = time.perf_counter()
+        risks = alerting.risks_many([(s.assessment, s.snapshot) for s in out.scored])
+        if alerting.models is not None:
+            out.model_seconds.append(time.perf_counter() - started)
+        for item, item_risks in zip(out.scored, risks, strict=True):
+            item.risks = item_risks
 
     def _alerts(self, out: BatchResult, emit_ms: int) -> None:
         """Run the alert policy for every patient whose state changed in this batch."""
@@ -405,20 +439,18 @@ class Pipeline:
         if not events or state.newest_ms is None:
             return
         at_ms = state.newest_ms
-        if not self.scoring.due(record.last_scored_ms, at_ms, scoring_trigger(events)):
+        trigger = scoring_trigger(events)
+        if not self.scoring.due(record.last_scored_ms, at_ms, trigger, record.unscored_since_ms):
+            if record.last_scored_ms is None and record.unscored_since_ms is None:
+                record.unscored_since_ms = min(e.time_ms for e in events)
             return
         started = time.perf_counter()
         snap = take_snapshot(state, at_ms)
         assessment = score_snapshot(snap, self.rule_config)
         out.scoring_seconds.append(time.perf_counter() - started)
-        risks: dict[Risk, RiskAssessment] = {}
-        if self.alerting is not None:
-            started = time.perf_counter()
-            risks = self.alerting.risks_of(snap, assessment)
-            if self.alerting.models is not None:
-                out.model_seconds.append(time.perf_counter() - started)
         record.last_scored_ms = at_ms
-        out.scored.append(Scored(snap, assessment, risks))
+        record.unscored_since_ms = None
+        out.scored.append(Scored(snap, assessment))  # risks: see _risks, for the whole batch
 
 
 def _patient_key(key: bytes | None) -> str | None:
