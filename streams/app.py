@@ -19,6 +19,7 @@ import msgspec
 from faust import streams as faust_streams
 from faust import web
 from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 import models as models_package
@@ -35,6 +36,8 @@ from models.manifest import MANIFEST_SUFFIX
 from models.serving import ModelSet
 from streams import transport
 from streams.alerting import Alerting
+from streams.bulk import BulkSender, producer_of
+from streams.faust_monitor import use_lean_monitor
 from streams.ingest import Ingestor, limits_from
 from streams.metrics import Metrics
 from streams.pipeline import (
@@ -57,6 +60,7 @@ from streams.topics import (
     INPUT_TOPICS,
     InputFormat,
 )
+from streams.watchdog import RewindWatch, input_positions
 
 log = logging.getLogger(__name__)
 SHIPPED_MODELS = Path(models_package.__file__).resolve().parent / "artifacts"
@@ -90,9 +94,12 @@ def kafka_credentials(settings: Settings) -> Any:
 
 
 class _App(faust.App):
-    """Faust app carrying the fetch wait that :mod:`streams.transport` applies."""
+    """Faust app carrying what :mod:`streams.transport` reads: the fetch wait and the checks
+    of a producer flush."""
 
     ews_fetch_max_wait_ms: int | None = None
+    ews_flush_checks: tuple[Callable[[], None], ...] = ()
+    """Run after every producer flush (before offsets are committed): streams.transport."""
 
 
 class Service:
@@ -126,6 +133,8 @@ class Service:
         )
 
         self.app = self._build_app()
+        self.bulk = BulkSender(producer_of(self.app), on_written=self._written)
+        cast(Any, self.app).ews_flush_checks = (self.bulk.check,)  # see transport.CheckedProducer
 
     def _build_app(self) -> faust.App:
         s = self.settings
@@ -182,6 +191,7 @@ class Service:
             self.pager = _pager(s, _TableLedger(ledger), self._page_dead_letter, self._page_event)
             app.agent(self.alerts, name="pager")(self._pager_agent)
         setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
+        use_lean_monitor(app)  # same faust_* metrics, label children cached per message
         service = self
 
         @app.page("/ready")
@@ -196,6 +206,27 @@ class Service:
             @app.timer(interval=s.model_reload_s)  # type: ignore[untyped-decorator]
             async def reload_models() -> None:
                 service._reload_models()
+
+        rewinds = RewindWatch()
+        input_topics = set(self.input_formats)
+
+        @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+        async def watch_input_logs() -> None:
+            # An input log that went backwards would be dropped silently by Faust: fail loudly
+            # instead, so the restarted worker reads it (streams/watchdog.py).
+            if not service.is_ready():
+                return
+            positions, reads = await input_positions(app.consumer, input_topics)
+            went_back = rewinds.check(positions, reads)
+            if went_back:
+                where = ", ".join(f"{t}[{p}]" for t, p in went_back)
+                log.critical(
+                    "input log went back below the offsets already read (%s): the broker "
+                    "lost data or a topic was re-created; stopping so a restart reads it",
+                    where,
+                )
+                service.metrics.ready.set(0)
+                await app.crash(RuntimeError(f"input log went back: {where}"))
 
         @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
         async def update_ready_gauge() -> None:
@@ -261,49 +292,50 @@ class Service:
             messages.append(im)
             event_of[id(im)] = event
         result = self.pipeline.process(messages, self._load)
+        bulk = self.bulk
+        changelog = self.patients.changelog_topic.get_topic_name()
         for patient_id, record in result.touched.items():
-            # Faust files a table write under the current event's partition; in a batch that
-            # must be the partition of this patient's own message, not the batch's last one.
+            # The state goes to the changelog partition of this patient's own message (as a
+            # Faust table write would), the store is set under that message as current event
+            # (RocksDB picks its per-partition database from it). The changelog record itself
+            # is sent in bulk with the batch's other outputs, not by the table (see bulk.py).
             last = event_of[id(result.last_message[patient_id])]
+            key, value = patient_id.encode(), encode_patient(record)
             with _current_event(last):
-                self.patients[patient_id.encode()] = encode_patient(record)
+                self.patients.data[key] = value
+            bulk.add(changelog, key, value, partition=last.message.partition)
         self._publish(result)
+        await bulk.send()  # submitted, not awaited: see streams/bulk.py for at-least-once
         return result
+
+    def _written(self, topic: str, partition: int, offset: int) -> None:
+        """A bulk batch was written. For the state changelog, do what Faust's changelog
+        callback does: RocksDB records how far its data goes, so a restart recovers only
+        the rest of the changelog."""
+        if topic == self.patients.changelog_topic.get_topic_name():
+            cast(Any, self.patients.data).set_persisted_offset(TP(topic, partition), offset)
 
     def _load(self, patient_id: str) -> PatientRecord | None:
         stored = self.patients.get(patient_id.encode())
         return decode_patient(stored) if stored else None
 
     def _publish(self, result: BatchResult) -> None:
-        m = self.metrics
-        for (fmt, outcome), n in result.outcomes.items():
-            m.ingest_messages.labels(fmt, outcome).inc(n)
-        for (fmt, kind), n in result.events_in.items():
-            m.events_in.labels(fmt, kind).inc(n)
-        for (fmt, reason), n in result.rejected.items():
-            m.events_rejected.labels(fmt, reason).inc(n)
-        for fmt, newest in result.newest_event_ms.items():
-            m.last_event_ts.labels(fmt).set(newest / 1000)
-        for seconds in result.scoring_seconds:
-            m.scoring_seconds.observe(seconds)
-        for seconds in result.model_seconds:
-            m.model_inference_seconds.observe(seconds)
-        # send_soon only buffers: Faust flushes the producer before it commits input offsets,
-        # so outputs are never lost (at-least-once) and no send is awaited per record.
+        self.metrics.record_batch(result)
+        # Canonical records and dead letters (one per input message at most) go in bulk
+        # (streams/bulk.py); the rarer alert and audit records are buffered by Faust's
+        # send_soon. Faust flushes both before it commits input offsets (at-least-once).
+        bulk = self.bulk
         if self.settings.publish_canonical:
+            topic = self.canonical.get_topic_name()
             for key, value in result.canonical:
-                self.canonical.send_soon(key=key, value=value)
-        for dl_key, value, stage, reason in result.deadletters:
-            m.deadletters.labels(stage, reason).inc()
-            self.deadletter.send_soon(key=dl_key, value=value)
+                bulk.add(topic, key, value)
+        dead = self.deadletter.get_topic_name()
+        for dl_key, value, _, _ in result.deadletters:
+            if dl_key:
+                bulk.add(dead, dl_key, value)
+            else:
+                self.deadletter.send_soon(key=dl_key, value=value)
         for alert in result.alerts:
-            grade = "unknown" if alert.grade is None else str(alert.grade)
-            if alert.muted or alert.transition == "suppressed":
-                # A suppression starting, or a notification it held back.
-                m.alerts_suppressed.labels(alert.risk, alert.suppression_reason or "other").inc()
-            if not alert.muted:
-                m.alerts.labels(alert.risk, grade, alert.status).inc()
-            m.event_to_alert.observe(max(0.0, (alert.emit_ms - alert.event_ms) / 1000))
             self.alerts.send_soon(key=alert.dedup_key.encode(), value=encode_alert(alert))
         if self.settings.publish_assessments:
             for scored in result.scored:

@@ -6,7 +6,12 @@ id, message id or any other unbounded value.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from streams.pipeline import BatchResult
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
@@ -107,3 +112,28 @@ class Metrics:
             "1 when the worker is ready (tables recovered, not rebalancing), else 0.",
             registry=registry,
         )
+
+    def record_batch(self, result: BatchResult) -> None:
+        """Count what one processed batch did (every label a bounded value)."""
+        for (fmt, outcome), n in result.outcomes.items():
+            self.ingest_messages.labels(fmt, outcome).inc(n)
+        for (fmt, kind), n in result.events_in.items():
+            self.events_in.labels(fmt, kind).inc(n)
+        for (fmt, reason), n in result.rejected.items():
+            self.events_rejected.labels(fmt, reason).inc(n)
+        for fmt, newest in result.newest_event_ms.items():
+            self.last_event_ts.labels(fmt).set(newest / 1000)
+        for seconds in result.scoring_seconds:
+            self.scoring_seconds.observe(seconds)
+        for seconds in result.model_seconds:
+            self.model_inference_seconds.observe(seconds)
+        for _, _, stage, reason in result.deadletters:
+            self.deadletters.labels(stage, reason).inc()
+        for alert in result.alerts:
+            grade = "unknown" if alert.grade is None else str(alert.grade)
+            if alert.muted or alert.transition == "suppressed":
+                # A suppression starting, or a notification it held back.
+                self.alerts_suppressed.labels(alert.risk, alert.suppression_reason or "other").inc()
+            if not alert.muted:
+                self.alerts.labels(alert.risk, grade, alert.status).inc()
+            self.event_to_alert.observe(max(0.0, (alert.emit_ms - alert.event_ms) / 1000))

@@ -1,4 +1,4 @@
-"""Faust's aiokafka transport with a configurable fetch wait.
+"""Faust's aiokafka transport with a configurable fetch wait and a checked producer flush.
 
 Faust fixes ``fetch_max_wait_ms`` at 1500 ms for worker consumers. On brokers that do not
 answer a waiting fetch early when data arrives (Tansu, see broker-notes.md) every hop then
@@ -35,10 +35,25 @@ class TunedConsumer(faust_aiokafka.Consumer):
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+class CheckedProducer(faust_aiokafka.Producer):
+    """Faust's producer whose ``flush`` also fails when a bulk output batch failed.
+
+    Faust flushes the producer right before it commits input offsets; the checks registered
+    on the app (``ews_flush_checks``, see ``streams.bulk.BulkSender.check``) raise there, so
+    the commit does not happen and the worker crashes loudly instead.
+    """
+
+    async def flush(self) -> None:
+        await super().flush()
+        for check in getattr(self.app, "ews_flush_checks", ()):
+            check()
+
+
 class Transport(faust_aiokafka.Transport):
-    """The aiokafka transport with :class:`TunedConsumer`."""
+    """The aiokafka transport with :class:`TunedConsumer` and :class:`CheckedProducer`."""
 
     Consumer: ClassVar[type] = TunedConsumer
+    Producer: ClassVar[type] = CheckedProducer
 
 
 def register() -> None:

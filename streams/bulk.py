@@ -1,0 +1,145 @@
+"""Per-batch bulk output: one Kafka record batch per partition instead of one send per record.
+
+Faust's ``send_soon`` costs a future, a buffer entry and an aiokafka ``send`` per record;
+with one canonical record per input message and one state write per patient per batch, that
+was most of a worker's CPU (docs/performance.md). :class:`BulkSender` fills aiokafka
+``BatchBuilder``s per (topic, partition) with a batch's records and submits each with
+``send_batch``; the agent goes on with the next batch while they are in flight.
+
+- At-least-once: Faust flushes its producer (which waits for these batches too) before it
+  commits input offsets, and ``streams.transport.CheckedProducer`` makes that flush fail if
+  any bulk batch failed, so no input is committed past a lost output; the next ``send`` also
+  raises, so the worker fails loudly instead of running on.
+- Partitions are what Faust's producer would choose: the default partitioner (murmur2 of the
+  key, as the Java client and kafka-python), so downstream consumers see the usual keying;
+  table changelog records go to the partition given (the patient's input partition).
+
+It uses Faust's own aiokafka producer (``app.producer``), so TLS/SASL, linger and batch-size
+settings apply unchanged (with ``producer_max_batch_size=1`` every record is its own batch,
+which Tansu's exact table recovery needs). Written against faust-streaming 0.15.3 / aiokafka
+0.14.0 (pinned); ``producer_of`` is the one place that reaches into Faust's producer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka.partitioner import murmur2
+
+_MAX_CACHED_KEYS = 200_000
+
+
+class Partitioner:
+    """Kafka's default key partitioner (murmur2), memoized per key and partition count."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[bytes, int], int] = {}
+
+    def __call__(self, key: bytes, partitions: int) -> int:
+        cached = self._cache.get((key, partitions))
+        if cached is None:
+            if len(self._cache) >= _MAX_CACHED_KEYS:
+                self._cache.clear()
+            cached = (murmur2(key) & 0x7FFFFFFF) % partitions
+            self._cache[(key, partitions)] = cached
+        return cached
+
+
+def producer_of(app: Any) -> Callable[[], Any]:
+    """A getter of the started aiokafka producer behind a Faust app's producer (looked up
+    at send time: the producer exists only once the app runs)."""
+
+    def get() -> Any:
+        return app.producer._ensure_producer()
+
+    return get
+
+
+class BulkSender:
+    """Collects one batch's records, then sends them in per-partition batches and awaits them.
+
+    One instance lives as long as the worker (it remembers topic partition counts); records
+    of one batch are queued with :meth:`add` and sent together by :meth:`send`.
+    """
+
+    def __init__(
+        self,
+        producer: Callable[[], Any],
+        on_written: Callable[[str, int, int], None] | None = None,
+    ) -> None:
+        self._producer = producer
+        self.on_written = on_written
+        self._failed: BaseException | None = None
+        self._partition = Partitioner()
+        self._partitions: dict[str, int] = {}
+        self._records: dict[str, list[tuple[int | None, bytes, bytes]]] = {}
+
+    def add(self, topic: str, key: bytes, value: bytes, partition: int | None = None) -> None:
+        """Queue one record; ``partition`` ``None``: by key, as Kafka's default partitioner."""
+        self._records.setdefault(topic, []).append((partition, key, value))
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self._records.values())
+
+    async def send(self) -> None:
+        """Submit every queued record in per-partition batches, without waiting for the
+        broker: the next batch is processed while these are in flight.
+
+        At-least-once holds because Faust flushes the producer before it commits input
+        offsets, and the flush fails if any bulk batch failed (:meth:`check`, called by
+        ``streams.transport.CheckedProducer``), so a failed write can never be committed past.
+        ``on_written(topic, partition, offset)`` hears the last offset of each batch written.
+        """
+        self.check()
+        records, self._records = self._records, {}
+        if not records:
+            return
+        producer = self._producer()
+        by_tp: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
+        for topic, items in records.items():
+            count = self._partitions.get(topic)
+            if count is None and any(partition is None for partition, _, _ in items):
+                count = self._partitions[topic] = len(await producer.partitions_for(topic))
+            for given, key, value in items:
+                if given is None:
+                    assert count is not None
+                    partition = self._partition(key, count)
+                else:
+                    partition = given
+                by_tp.setdefault((topic, partition), []).append((key, value))
+        for (topic, partition), tp_items in by_tp.items():
+            batch, count = producer.create_batch(), 0
+            for key, value in tp_items:
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    # Full: submit it; an empty batch always takes one record, whatever size.
+                    await self._submit(producer, batch, topic, partition, count)
+                    batch, count = producer.create_batch(), 0
+                    batch.append(key=key, value=value, timestamp=None)
+                count += 1
+            await self._submit(producer, batch, topic, partition, count)
+
+    def check(self) -> None:
+        """Raise :class:`BulkSendError` if a submitted batch failed."""
+        if self._failed is not None:
+            raise BulkSendError(f"a bulk output batch was not written: {self._failed!r}")
+
+    async def _submit(self, producer: Any, batch: Any, topic: str, partition: int, n: int) -> None:
+        batch.close()
+        fut = await producer.send_batch(batch, topic, partition=partition)
+        fut.add_done_callback(lambda f: self._done(f, topic, partition, n))
+
+    def _done(self, fut: asyncio.Future[Any], topic: str, partition: int, n: int) -> None:
+        if fut.cancelled():
+            self._failed = self._failed or asyncio.CancelledError()
+        elif (exc := fut.exception()) is not None:
+            self._failed = self._failed or exc
+        elif self.on_written is not None:
+            # A batch's metadata carries the offset of its first record.
+            self.on_written(topic, partition, fut.result().offset + n - 1)
+
+
+class BulkSendError(Exception):
+    """A bulk output batch failed after the producer's retries: the worker must stop before
+    committing the inputs behind it."""
