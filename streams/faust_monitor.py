@@ -1,0 +1,71 @@
+"""Faust's Prometheus monitor with its per-message label lookups cached.
+
+Faust's ``PrometheusMonitor`` runs on every input message and event: ``on_message_in`` looks
+up two labelled children (topic; topic and partition) and ``on_stream_event_in`` one (the
+stream), each a lock, a tuple and a dict lookup in prometheus-client, on top of the base
+monitor's own bookkeeping. Same metrics, same values; the children are looked up once per
+topic, partition or stream and kept (bounded by the topics and partitions the worker reads).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faust.sensors.monitor import Monitor
+from faust.sensors.prometheus import PrometheusMonitor
+from faust.types import TP
+
+
+class LeanPrometheusMonitor(PrometheusMonitor):
+    """:class:`PrometheusMonitor` with cached label children for the per-message hooks."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._by_topic: dict[str, Any] = {}
+        self._by_tp: dict[TP, Any] = {}
+        self._by_stream: dict[Any, Any] = {}
+
+    def on_message_in(self, tp: TP, offset: int, message: Any) -> None:
+        """Call before message is delegated to streams (Faust's figures, cached children)."""
+        Monitor.on_message_in(self, tp, offset, message)
+        metrics = self._metrics
+        metrics.messages_received.inc()
+        metrics.active_messages.inc()
+        per_topic = self._by_topic.get(tp.topic)
+        if per_topic is None:
+            per_topic = metrics.messages_received_per_topics.labels(topic=tp.topic)
+            self._by_topic[tp.topic] = per_topic
+        per_topic.inc()
+        per_tp = self._by_tp.get(tp)
+        if per_tp is None:
+            per_tp = metrics.messages_received_per_topics_partition.labels(
+                topic=tp.topic, partition=tp.partition
+            )
+            self._by_tp[tp] = per_tp
+        per_tp.set(offset)
+
+    def on_stream_event_in(
+        self, tp: TP, offset: int, stream: Any, event: Any
+    ) -> dict[str, Any] | None:
+        """Call when a stream starts processing an event (cached stream child)."""
+        state = Monitor.on_stream_event_in(self, tp, offset, stream, event)
+        metrics = self._metrics
+        metrics.total_events.inc()
+        metrics.total_active_events.inc()
+        per_stream = self._by_stream.get(stream)
+        if per_stream is None:
+            per_stream = metrics.total_events_per_stream.labels(
+                stream=f"stream.{self._stream_label(stream)}.events"
+            )
+            self._by_stream[stream] = per_stream
+        per_stream.inc()
+        return state
+
+
+def use_lean_monitor(app: Any) -> None:
+    """Swap the app's Prometheus monitor (set by ``setup_prometheus_sensors``) for the lean one,
+    keeping its metrics objects (so the registry and /metrics are unchanged)."""
+    current = app.monitor
+    if not isinstance(current, PrometheusMonitor):
+        raise TypeError("setup_prometheus_sensors must run first")
+    app.monitor = LeanPrometheusMonitor(metrics=current._metrics)
