@@ -96,6 +96,38 @@ class Series(msgspec.Struct, kw_only=True):
         self.lo = [self.lo[i] for i in indices]
         self.hi = [self.hi[i] for i in indices]
 
+    def thinned(self, up_to_ms: int, bucket_ms: int) -> list[int] | None:
+        """Indices to keep when points with ``t <= up_to_ms`` are reduced to at most two per
+        ``bucket_ms`` bucket of event time: the lowest and the highest value (ties: the
+        earliest, then by ids), so window extremes stay exact. ``None``: nothing to drop.
+
+        Order-independent: thinning a bucket again after more points arrived keeps the same
+        two points as thinning all of them once.
+        """
+        t, v, obs, msg = self.t, self.v, self.obs, self.msg
+        end = bisect_right(t, up_to_ms)
+        keep: list[int] = []
+        dropped = False
+        i = 0
+        while i < end:
+            bucket = t[i] // bucket_ms
+            j = i + 1
+            while j < end and t[j] // bucket_ms == bucket:
+                j += 1
+            if j - i <= 2:
+                keep.extend(range(i, j))
+            else:
+                span = range(i, j)
+                low = min(span, key=lambda k: (v[k], t[k], obs[k] or "", msg[k]))
+                high = min(span, key=lambda k: (-v[k], t[k], obs[k] or "", msg[k]))
+                keep.extend(sorted({low, high}))
+                dropped = True
+            i = j
+        if not dropped:
+            return None
+        keep.extend(range(end, len(t)))
+        return keep
+
     def drop_before(self, index: int) -> None:
         """Drop the points before ``index`` (cheaper than :meth:`keep` for a prefix)."""
         for column in (self.t, self.v, self.obs, self.msg, self.st, self.lo, self.hi):

@@ -68,12 +68,24 @@ BASELINE_PINNED = 3
 fall-backs should the baseline be retracted)."""
 PRUNE_EVERY_MS = 15 * 60_000
 """Pruning runs when the newest event time has moved this far: amortized, not per event."""
+THIN_AFTER_MS = HOUR_MS
+"""Vital-sign points older than this behind the newest event are thinned (see THIN_BUCKET_MS)."""
+THIN_BUCKET_MS = 60_000
+"""Thinned vital signs keep at most their lowest and highest point per minute of event time.
+
+A bedside monitor sends each numeric every second: 24 h of 8 numerics is 690,000 points, tens
+of MiB per patient to store and re-encode with every batch. After an hour only the minute's
+extremes are kept (30x fewer at 1 Hz). Window minima and maxima stay exact (to the minute at a
+window's start edge); means, slopes and reading counts of windows reaching past the last hour
+are then over the kept points. Ward-cadence series (at most two points a minute) are never
+changed, so this only touches monitor-cadence data."""
 
 ApplyKind = Literal[
     "applied", "duplicate", "corrected", "retracted", "too_late", "unknown_correction"
 ]
 
 _RETENTION_MS: dict[str, int] = {s: int(series_lookback_h(s) * HOUR_MS) for s in SERIES_BY_SIGNAL}
+_THINNED = frozenset(s for s, spec in SERIES_BY_SIGNAL.items() if spec.group == "vital")
 _BASELINE_SIGNALS = frozenset(BASELINE_LABS)
 
 
@@ -322,13 +334,18 @@ class PatientState(msgspec.Struct, kw_only=True):
                 drop_up_to = min(drop_up_to, cycle_start - 1)
         cut = series.window(drop_up_to, 0)[1]  # first index with t > drop_up_to
         cut = min(cut, max(0, len(series) - KEEP_NEWEST))
-        if cut <= 0:
-            return
-        kept = range(cut, len(series))
-        if signal in _BASELINE_SIGNALS:
-            series.keep(sorted(_baseline_pins(series, first_start, horizon).union(kept)))
-        else:
-            series.drop_before(cut)
+        if cut > 0:
+            kept = range(cut, len(series))
+            if signal in _BASELINE_SIGNALS:
+                series.keep(sorted(_baseline_pins(series, first_start, horizon).union(kept)))
+            else:
+                series.drop_before(cut)
+        if signal in _THINNED and len(series) > KEEP_NEWEST + 2:
+            # The newest points are never thinned (see KEEP_NEWEST).
+            thin_up_to = min(newest - THIN_AFTER_MS, series.t[-KEEP_NEWEST] - 1)
+            indices = series.thinned(thin_up_to, THIN_BUCKET_MS)
+            if indices is not None:
+                series.keep(indices)
 
     def _prune_infusions(self, horizon: int, first_start: int | None) -> None:
         """Keep the current cycle's events, the first start and anything a late event could
