@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit format fuzz bench clean
+.PHONY: install demo test lint typecheck unit format fuzz bench faults audit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,17 @@ fuzz: $(STAMP)
 # not a timed test): raw aiokafka, an empty Faust agent, a naive table-per-message worker.
 bench: $(STAMP)
 	$(PY) -m load_tests report --out var/load-tests
+
+# Fault scenarios against the real broker and workers (worker kill, rebalance, broker restart,
+# pager outage, poison messages, burst): one report of what was injected, counted and lost.
+faults: $(STAMP)
+	$(PY) -m faults report --out var/faults
+
+# Known vulnerabilities in the installed environment (pip-audit in a scratch venv); exits 3 when
+# the advisory service cannot be reached (AUDIT_FLAGS=--allow-unreachable: a loud warning).
+AUDIT_FLAGS ?=
+audit: $(STAMP)
+	$(PYTHON) scripts/audit.py $(AUDIT_FLAGS)
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
