@@ -48,8 +48,8 @@ from streams.pipeline import (
     ScoringPolicy,
     assessment_record,
 )
-from streams.pipeline import decode_record as decode_patient
 from streams.pipeline import encode_record as encode_patient
+from streams.record_cache import RecordCache
 from streams.topics import (
     ACKS,
     ALERTS,
@@ -134,6 +134,7 @@ class Service:
 
         self.app = self._build_app()
         self.bulk = BulkSender(producer_of(self.app), on_written=self._written)
+        self.records = RecordCache()  # decoded records of monitored patients between batches
         cast(Any, self.app).ews_flush_checks = (self.bulk.check,)  # see transport.CheckedProducer
 
     def _build_app(self) -> faust.App:
@@ -291,7 +292,14 @@ class Service:
             )
             messages.append(im)
             event_of[id(im)] = event
-        result = self.pipeline.process(messages, self._load)
+        try:
+            result = self.pipeline.process(messages, self._load)
+        except BaseException:
+            # Records were changed in place and not written: none of them may be reused.
+            self.records.clear()
+            raise
+        for patient_id in result.loaded.keys() - result.touched.keys():
+            self.records.discard(patient_id.encode())  # read, maybe changed, not written
         bulk = self.bulk
         changelog = self.patients.changelog_topic.get_topic_name()
         for patient_id, record in result.touched.items():
@@ -303,6 +311,7 @@ class Service:
             key, value = patient_id.encode(), encode_patient(record)
             with _current_event(last):
                 self.patients.data[key] = value
+            self.records.stored(key, value, record)
             bulk.add(changelog, key, value, partition=last.message.partition)
         self._publish(result)
         await bulk.send()  # submitted, not awaited: see streams/bulk.py for at-least-once
@@ -316,8 +325,8 @@ class Service:
             cast(Any, self.patients.data).set_persisted_offset(TP(topic, partition), offset)
 
     def _load(self, patient_id: str) -> PatientRecord | None:
-        stored = self.patients.get(patient_id.encode())
-        return decode_patient(stored) if stored else None
+        key = patient_id.encode()
+        return self.records.load(key, self.patients.get(key))
 
     def _publish(self, result: BatchResult) -> None:
         self.metrics.record_batch(result)
