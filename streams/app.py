@@ -217,8 +217,8 @@ class Service:
             # instead, so the restarted worker reads it (streams/watchdog.py).
             if not service.is_ready():
                 return
-            positions, reads = await input_positions(app.consumer, input_topics)
-            went_back = rewinds.check(positions, reads)
+            positions, reads, ends = await input_positions(app.consumer, input_topics)
+            went_back = rewinds.check(positions, reads, ends)
             if went_back:
                 where = ", ".join(f"{t}[{p}]" for t, p in went_back)
                 log.critical(
@@ -426,6 +426,10 @@ class _TableLedger:
         # Called inside the pager agent's iteration, so Faust's current event is the alert
         # being delivered and the write lands in that alert's partition.
         self.table[ledger_key(record.sink, record.key).encode()] = msgspec.json.encode(record)
+        # Wait until the ledger record is on the broker: a worker killed after a delivery but
+        # before its next commit would otherwise leave a new owner of the partition no trace
+        # of the page, and it would page again. Pages are rare; one flush each is cheap.
+        await self.table.app.producer.flush()
 
 
 def load_models(directory: Path | None) -> ModelSet | None:

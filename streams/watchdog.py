@@ -11,7 +11,9 @@ Faust's last read offset. Normally the position (the next offset to fetch) is pa
 offset read, and right after Faust seeks to the committed offset the two are equal. A position
 below the read offset, seen at two checks in a row with the read offset unchanged, means the
 log went back: the worker must fail loudly so it restarts and reads the new log from its committed
-offset, instead of dropping it.
+offset, instead of dropping it. A consumer whose position is beyond the end of a log that
+restarted shorter fetches nothing at all; that is caught the same way, from the log end the
+fetch responses report.
 """
 
 from __future__ import annotations
@@ -26,38 +28,59 @@ class RewindWatch:
     """Remembers suspicious partitions between checks (pure: no Kafka here)."""
 
     def __init__(self) -> None:
-        self._suspect: dict[TopicPartition, int] = {}
+        self._suspect: dict[TopicPartition, tuple[str, int]] = {}
 
     def check(
         self,
         positions: Mapping[TopicPartition, int | None],
         read_offsets: Mapping[TopicPartition, int | None],
+        highwaters: Mapping[TopicPartition, int | None] | None = None,
     ) -> list[TopicPartition]:
-        """Partitions whose log went back (confirmed at this check), in sorted order."""
-        suspect: dict[TopicPartition, int] = {}
+        """Partitions whose log went back (confirmed at this check), in sorted order.
+
+        Two signs, each confirmed by the next check: the fetch position below Faust's read
+        offset with the read offset unchanged (Faust is dropping the new log's messages), or
+        the position beyond the log's end (``highwaters``, from fetch responses) without
+        moving (the consumer waits past the end of a log that restarted shorter).
+        """
+        suspect: dict[TopicPartition, tuple[str, int]] = {}
         confirmed: list[TopicPartition] = []
         for tp, position in positions.items():
-            read = read_offsets.get(tp)
-            if position is None or read is None or position >= read:
+            if position is None:
                 continue
-            if self._suspect.get(tp) == read:
+            read = read_offsets.get(tp)
+            end = (highwaters or {}).get(tp)
+            if read is not None and position < read:
+                sign = ("behind", read)
+            elif end is not None and position > end:
+                sign = ("beyond", position)
+            else:
+                continue
+            if self._suspect.get(tp) == sign:
                 confirmed.append(tp)
-            suspect[tp] = read
+            suspect[tp] = sign
         self._suspect = suspect
         return sorted(confirmed)
 
 
 async def input_positions(
     consumer: Any, topics: set[str]
-) -> tuple[dict[TopicPartition, int | None], dict[TopicPartition, int | None]]:
-    """Fetch positions and Faust's last read offsets of the assigned partitions of ``topics``
-    (Faust 0.15: ``Consumer.position`` and the consumer's ``_read_offset``)."""
+) -> tuple[
+    dict[TopicPartition, int | None],
+    dict[TopicPartition, int | None],
+    dict[TopicPartition, int | None],
+]:
+    """Fetch positions, Faust's last read offsets and the last known log ends (from fetch
+    responses) of the assigned partitions of ``topics`` (Faust 0.15: ``Consumer.position``,
+    ``Consumer.highwater`` and the consumer's ``_read_offset``)."""
     positions: dict[TopicPartition, int | None] = {}
     reads: dict[TopicPartition, int | None] = {}
+    ends: dict[TopicPartition, int | None] = {}
     read_offset = consumer._read_offset
     for tp in consumer.assignment():
         if tp.topic in topics:
             key = (tp.topic, tp.partition)
             positions[key] = await consumer.position(tp)
             reads[key] = read_offset.get(tp)
-    return positions, reads
+            ends[key] = consumer.highwater(tp)
+    return positions, reads, ends

@@ -38,3 +38,15 @@ def test_unknown_positions_or_offsets_are_skipped() -> None:
     watch = RewindWatch()
     for _ in range(2):
         assert watch.check({TP: None, ("t", 0): 5}, {TP: 500}) == []
+
+
+def test_a_consumer_waiting_beyond_the_end_of_a_shorter_log_is_reported() -> None:
+    watch = RewindWatch()
+    assert watch.check({TP: 500}, {TP: 499}, {TP: 120}) == []
+    assert watch.check({TP: 500}, {TP: 499}, {TP: 180}) == [TP]  # new data, never fetched
+
+
+def test_at_the_end_of_the_log_is_normal() -> None:
+    watch = RewindWatch()
+    for end in (500, 500, 530):
+        assert watch.check({TP: 500}, {TP: 499}, {TP: end}) == []
