@@ -29,8 +29,8 @@ from typing import Any
 import msgspec
 
 from alerts.config import HOUR_MS, PolicyConfig
-from alerts.policy import step
-from alerts.state import AlertState, Transition
+from alerts.policy import step_summary
+from alerts.state import AlertState, AssessmentSummary, Transition, summarize
 from scoring.risk import RISKS, Risk, RiskAssessment
 
 DAY_MS = 24 * HOUR_MS
@@ -146,34 +146,39 @@ _NOTIFY_KINDS = frozenset({"triggered", "escalated"})
 
 
 def run_policy(
-    assessments: Sequence[RiskAssessment], config: PolicyConfig
+    assessments: Sequence[RiskAssessment | AssessmentSummary], config: PolicyConfig
 ) -> dict[Risk, list[Transition]]:
     """Every transition the policy makes over one patient's assessments (any risks), with
-    the assessment's event time as the clock."""
+    the assessment's event time as the clock. Full assessments and the policy's summaries
+    of them (:class:`~alerts.state.AssessmentSummary`) give the same transitions."""
     states: dict[Risk, AlertState | None] = {}
     out: dict[Risk, list[Transition]] = defaultdict(list)
     for a in sorted(assessments, key=lambda a: (a.time_ms, a.risk)):
         if a.risk not in config.risks:
             continue
-        st, transitions = step(states.get(a.risk), a, a.time_ms, config)
+        summary = a if isinstance(a, AssessmentSummary) else summarize(a)
+        st, transitions = step_summary(states.get(a.risk), summary, a.time_ms, config)
         states[a.risk] = st
         out[a.risk].extend(transitions)
     return dict(out)
 
 
+AnyAssessment = RiskAssessment | AssessmentSummary
+
+
 def _by_patient(
-    assessments: Mapping[str, Sequence[RiskAssessment]] | Iterable[RiskAssessment],
-) -> dict[str, list[RiskAssessment]]:
+    assessments: Mapping[str, Sequence[AnyAssessment]] | Iterable[AnyAssessment],
+) -> dict[str, list[AnyAssessment]]:
     if isinstance(assessments, Mapping):
         return {k: list(v) for k, v in assessments.items()}
-    grouped: dict[str, list[RiskAssessment]] = defaultdict(list)
+    grouped: dict[str, list[AnyAssessment]] = defaultdict(list)
     for a in assessments:
         grouped[a.patient_id].append(a)
     return dict(grouped)
 
 
 def evaluate_burden(
-    assessments: Mapping[str, Sequence[RiskAssessment]] | Iterable[RiskAssessment],
+    assessments: Mapping[str, Sequence[AnyAssessment]] | Iterable[AnyAssessment],
     labels: Sequence[LabelRow],
     config: PolicyConfig,
     settings: BurdenSettings | None = None,
@@ -197,6 +202,25 @@ def evaluate_burden(
             times = [a.time_ms for a in items]
             days[pid] = max(max(times) - min(times), HOUR_MS) / DAY_MS
         transitions[pid] = run_policy(items, config)
+    return evaluate_transitions(transitions, days, labels, config, cfg)
+
+
+def evaluate_transitions(
+    transitions: Mapping[str, Mapping[Risk, list[Transition]]],
+    patient_days: Mapping[str, float],
+    labels: Sequence[LabelRow],
+    config: PolicyConfig,
+    settings: BurdenSettings | None = None,
+) -> BurdenReport:
+    """Score transitions already made (:func:`run_policy` per patient) against the labels.
+
+    Patients are those of ``patient_days`` (observed days each); a patient without
+    transitions was observed and never alerted. Lets a large cohort be evaluated one patient
+    at a time instead of holding every assessment in memory.
+    """
+    cfg = settings or BurdenSettings()
+    days = dict(patient_days)
+    every = {pid: transitions.get(pid, {}) for pid in days}
     total_days = sum(days.values())
     labels_by: dict[tuple[str, str], list[LabelRow]] = defaultdict(list)
     for row in labels:
@@ -204,7 +228,7 @@ def evaluate_burden(
             labels_by[(row.patient_id, row.complication)].append(row)
     risks: dict[Risk, RiskBurden] = {}
     for risk in config.risks:
-        risks[risk] = _risk_burden(risk, transitions, labels_by, config, cfg, total_days)
+        risks[risk] = _risk_burden(risk, every, labels_by, config, cfg, total_days)
     inc = sum(r.incidents for r in risks.values())
     notes = sum(r.notifications for r in risks.values())
     return BurdenReport(

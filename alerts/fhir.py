@@ -43,6 +43,12 @@ def fhir_datetime(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
+def patient_reference(ref: str) -> str:
+    """A FHIR reference for the record's patient: ``Patient/<id>`` when the record carries
+    a bare id (the worker keys patients by the id of the input messages)."""
+    return ref if "/" in ref else f"Patient/{ref}"
+
+
 def severity_for_grade(grade: int | None) -> str:
     """DetectedIssue severity: high for grade >= 3, moderate for 2, low otherwise."""
     if grade is not None and grade >= 3:
@@ -109,7 +115,7 @@ def fhir_detected_issue(
         "status": "final" if alert.status == "resolved" else "preliminary",
         "code": _risk_concept(alert.risk),
         "severity": severity_for_grade(alert.grade),
-        "patient": {"reference": alert.patient_ref},
+        "patient": {"reference": patient_reference(alert.patient_ref)},
         "identifiedDateTime": fhir_datetime(alert.event_ms),
         "detail": alert.reason,
     }
@@ -192,3 +198,98 @@ def _basis(items: Iterable[EvidenceItem]) -> list[dict[str, Any]]:
             seen.add(key)
             out.append(ref)
     return out
+
+
+INCIDENT_SYSTEM = "urn:ews:incident"
+"""Identifier system of the incident (the alert's dedup key): every transition of one
+incident carries the same value, so an EHR can group them."""
+FHIR_BUNDLE_VERSION = "1"
+"""Version of the FHIR output record (a Bundle per alert transition, see
+:func:`fhir_alert_bundle`); bump when its layout changes."""
+
+
+def risk_assessment_id(alert: AlertRecord) -> str:
+    """The FHIR id of the RiskAssessment behind an alert transition (<= 64 characters)."""
+    return f"{alert.alert_id}-ra"
+
+
+def fhir_risk_assessment_for_alert(alert: AlertRecord) -> dict[str, Any]:
+    """The FHIR R4 ``RiskAssessment`` behind one alert transition, from the record alone.
+
+    The record carries the assessment's grade, criteria, probability, model and rule-set
+    versions and evidence, so this is what the policy saw when it made the transition (for
+    time-driven and clinician transitions: the latest assessment the record describes).
+    """
+    prediction: dict[str, Any] = {"outcome": _risk_concept(alert.risk)}
+    if alert.probability is not None:
+        prediction["probabilityDecimal"] = alert.probability
+    qual = qualitative_risk(alert.grade)
+    if qual is not None:
+        prediction["qualitativeRisk"] = {
+            "coding": [{"system": RISK_PROBABILITY_SYSTEM, "code": qual}],
+            "text": f"rule grade {alert.grade}",
+        }
+    prediction["rationale"] = alert.reason
+    methods = [f"rules {alert.ruleset_version}"] if alert.ruleset_version else []
+    methods += list(alert.criteria)
+    if alert.model_version:
+        methods.append(f"model {alert.model_version}")
+    methods.append(f"policy {alert.policy_version}")
+    resource: dict[str, Any] = {
+        "resourceType": "RiskAssessment",
+        "id": risk_assessment_id(alert),
+        "identifier": [{"system": ALERT_ID_SYSTEM, "value": alert.alert_id}],
+        "status": "final",
+        "subject": {"reference": patient_reference(alert.patient_ref)},
+        "occurrenceDateTime": fhir_datetime(alert.event_ms),
+        "code": _risk_concept(alert.risk),
+        "method": {"text": ", ".join(methods)},
+        "prediction": [prediction],
+        "note": [{"text": DECISION_SUPPORT_NOTE}],
+    }
+    if alert.encounter_ref is not None:
+        resource["encounter"] = {"reference": alert.encounter_ref}
+    basis = _basis(alert.evidence)
+    if basis:
+        resource["basis"] = basis
+    return resource
+
+
+def fhir_alert_bundle(alert: AlertRecord) -> dict[str, Any]:
+    """One FHIR R4 ``Bundle`` (type ``transaction``) per alert transition.
+
+    Entries: the ``DetectedIssue`` of the transition and, when the record carries a grade
+    or a probability, the ``RiskAssessment`` behind it, which the DetectedIssue cites in its
+    ``evidence``. Each entry is a ``PUT`` by id (ids derive from the alert id), so posting
+    the Bundle to a FHIR server twice, as an at-least-once topic may deliver it, stores each
+    resource once. Identifiers: the patient and encounter references the alert record
+    carries, opaque alert and incident ids, source message ids, staff ids; no names or MRNs.
+    """
+    issue = fhir_detected_issue(alert)
+    issue["identifier"].append({"system": INCIDENT_SYSTEM, "value": alert.dedup_key})
+    issue["meta"] = {"tag": [{"system": "urn:ews:fhir-bundle", "code": FHIR_BUNDLE_VERSION}]}
+    entries: list[dict[str, Any]] = []
+    if alert.grade is not None or alert.probability is not None:
+        ra = fhir_risk_assessment_for_alert(alert)
+        ra_ref = f"RiskAssessment/{ra['id']}"
+        issue.setdefault("evidence", []).insert(
+            0,
+            {
+                "code": [{"text": "risk assessment behind the alert"}],
+                "detail": [{"reference": ra_ref}],
+            },
+        )
+        entries.append(_put(ra))
+    entries.insert(0, _put(issue))
+    return {
+        "resourceType": "Bundle",
+        "id": f"{alert.alert_id}-b",
+        "type": "transaction",
+        "timestamp": fhir_datetime(alert.emit_ms),
+        "entry": entries,
+    }
+
+
+def _put(resource: dict[str, Any]) -> dict[str, Any]:
+    url = f"{resource['resourceType']}/{resource['id']}"
+    return {"resource": resource, "request": {"method": "PUT", "url": url}}

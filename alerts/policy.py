@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from alerts.config import PolicyConfig, RiskPolicy, SuppressionReason
+from alerts.config import HOUR_MS, PolicyConfig, RiskPolicy, SuppressionReason
 from alerts.state import (
     Acknowledgement,
     AlertState,
@@ -96,8 +96,9 @@ def _read(s: AssessmentSummary, policy: RiskPolicy) -> _Reading:
     model_active = False
     model_clear = True
     if model_on and s.probability is not None and s.model_threshold is not None:
-        model_active = s.probability >= s.model_threshold
-        model_clear = s.probability < s.model_threshold - policy.model_margin
+        threshold = max(s.model_threshold, policy.min_probability)
+        model_active = s.probability >= threshold
+        model_clear = s.probability < threshold - policy.model_margin
     if rule_active or model_active:
         condition: Condition = "active"
     elif rule_clear and model_clear and (rule_on or model_on):
@@ -481,19 +482,40 @@ def step_summary(
         below_since_ms=below_since,
         peak_grade=_max_grade(st.peak_grade, summary.grade) if st.open else None,
     )
-    if reading.condition == "active":
+    confirmed = True
+    sustained_ms = 0
+    if reading.condition == "active" and not st.open and policy.confirm_ms > 0:
+        # Persistence: a stretch at the trigger level (or model-only) must last confirm_ms;
+        # a grade above the trigger grade does not wait.
+        above = (
+            policy.trigger_grade is not None
+            and summary.grade is not None
+            and summary.grade > policy.trigger_grade
+        )
+        pending = st.pending_since_ms if st.pending_since_ms is not None else now_ms
+        confirmed = above or now_ms - pending >= policy.confirm_ms
+        sustained_ms = 0 if above else now_ms - pending
+        st = _replace(st, pending_since_ms=None if confirmed else pending)
+    elif reading.condition == "clear" or st.open:
+        st = _replace(st, pending_since_ms=None)
+    if reading.condition == "active" and confirmed:
         if not st.open:
             st = _open_episode(st, now_ms, reading.cause)
         st = _replace(st, last_active_ms=now_ms)
+        threshold = summary.model_threshold
+        if threshold is not None:
+            threshold = max(threshold, policy.min_probability)
         reason = trigger_text(
             summary.risk,
             summary.grade,
             policy.trigger_grade,
             summary.probability,
-            summary.model_threshold,
+            threshold,
             reading.rule_active,
             reading.model_active,
         )
+        if sustained_ms:
+            reason += f"; sustained {sustained_ms / HOUR_MS:.1f} h"
         extra: dict[str, object] = {
             "probability": summary.probability,
             "model_threshold": summary.model_threshold,

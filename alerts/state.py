@@ -151,6 +151,9 @@ class AlertState(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Last time the open episode was at alert level (for ``expire_after_ms``)."""
     below_since_ms: int | None = None
     """Start of the current ``clear`` stretch (the quiet-period clock)."""
+    pending_since_ms: int | None = None
+    """Start of the current active stretch while no episode is open and the risk's
+    ``confirm_ms`` has not yet passed (the persistence clock)."""
     renotify_due_ms: int | None = None
     renotifications: int = 0
     ack: Acknowledgement | None = None

@@ -1,4 +1,4 @@
-"""``ews``: the service's command line (broker, worker, demo, replay, settings)."""
+"""``ews``: the service's command line (broker, worker, demo, replay, burden, settings)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,22 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_burden(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ews.burden import run_burden
+
+    return run_burden(
+        args.n,
+        Path(args.out),
+        seed=args.seed,
+        workers=args.workers,
+        source=Path(args.source) if args.source else None,
+        policy=Path(args.policy) if args.policy else None,
+        baseline=not args.no_baseline,
+    )
+
+
 SIMULATOR_COMMANDS = ("generate", "report")
 
 
@@ -98,6 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help; main() hands their arguments to the simulator's own parser.
     sub.add_parser("generate", help="write a synthetic cohort (JSON lines, FHIR, HL7 v2, labels)")
     sub.add_parser("report", help="simulator calibration report: figures beside references")
+
+    p = sub.add_parser(
+        "burden", help="alert burden of the policy on a synthetic cohort (real pipeline)"
+    )
+    p.add_argument("--n", type=int, default=2000, help="patients")
+    p.add_argument("--seed", type=int, default=20250101)
+    p.add_argument("--out", default="var/burden", help="output folder")
+    p.add_argument("--workers", type=int, default=None, help="processes (default 2)")
+    p.add_argument(
+        "--from", dest="source", default=None, help="re-evaluate a saved assessments.msgpack"
+    )
+    p.add_argument("--policy", default=None, help="policy JSON (default: DEFAULT_POLICY)")
+    p.add_argument(
+        "--no-baseline", action="store_true", help="do not also report policy 1.0 (before)"
+    )
+    p.set_defaults(func=_cmd_burden)
 
     p = sub.add_parser("replay", help="score or publish recorded input files")
     p.add_argument("path", help="a file or directory")

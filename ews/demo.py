@@ -1,11 +1,15 @@
 """``ews demo``: the whole pipeline on one machine, from a fresh checkout.
 
-Starts the embedded broker, a local PagerDuty stand-in and one worker process, streams a
-synthetic blinatumomab cohort into the input topics the way hospital feeds would send it (vital
-signs as FHIR Bundles, labs as HL7 v2 ORU^R01, bedside and infusion events as canonical JSON),
-and prints what comes out: graded alerts with their reasons and the label's suggestions, the
-pager calls, dead letters with their reasons, and running counts. Ctrl-C (or
-``--duration``) stops the feed, the worker and the broker, in that order, leaving no process.
+Starts the embedded broker, a local PagerDuty stand-in, a local signed-webhook receiver and
+one worker process, streams a synthetic blinatumomab cohort into the input topics the way
+hospital feeds would send it (vital signs as FHIR Bundles, labs as HL7 v2 ORU^R01, bedside and
+infusion events as canonical JSON), and prints what comes out: graded alerts with their
+reasons and the label's suggestions, the pager calls, the webhook calls (signature checked),
+the FHIR DetectedIssue/RiskAssessment Bundles, dead letters with their reasons, and running
+counts. The first alerts' pictures are fetched from the worker's authenticated web endpoint
+into ``var/demo/pictures/`` (the demo's bearer token is in ``var/demo/web-token``). Ctrl-C
+(or ``--duration``) stops the feed, the worker and the broker, in that order, leaving no
+process.
 
 The cohort's clock is laid two months in the past and replayed at ``speedup`` x real time, so
 event times stay behind the wall clock as they would in a live feed.
@@ -13,9 +17,13 @@ event times stay behind the wall clock as they would in a live feed.
 
 from __future__ import annotations
 
+import json
+import secrets
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -34,12 +42,13 @@ from contract.events import (
 )
 from ews.pager_receiver import PagerReceiver
 from ews.settings import Settings
+from ews.webhook_receiver import WebhookReceiver
 from simulator.config import CohortConfig
 from simulator.export import fhir_bundle, hl7_message
 from simulator.messages import SimMessage
 from simulator.stream import Cohort, iter_messages
 from streams.alerting import AlertCommand
-from streams.broker import EmbeddedBroker
+from streams.broker import EmbeddedBroker, free_port
 from streams.process import WorkerProcess, tail
 from streams.publish import Publisher, ensure_topics
 
@@ -100,6 +109,28 @@ class _Printer:
         what = payload.get("summary", "")[:90] if payload else ""
         print(f"{self._stamp()} PAGER <- {event.get('event_action')}: {what}")
 
+    def webhook(self, body: dict[str, Any]) -> None:
+        with self.lock:
+            self.alerts["webhook calls"] += 1
+        print(
+            f"{self._stamp()} WEBHOOK <- signed, verified: {body.get('risk')} "
+            f"{body.get('transition')} grade {body.get('grade')} ({body.get('alert_id')})"
+        )
+
+    def fhir(self, bundle: dict[str, Any]) -> None:
+        kinds = [e["resource"]["resourceType"] for e in bundle.get("entry", [])]
+        issue = bundle["entry"][0]["resource"] if kinds else {}
+        with self.lock:
+            self.alerts["fhir bundles"] += 1
+        print(
+            f"{self._stamp()} FHIR -> {' + '.join(kinds)}: severity {issue.get('severity')}, "
+            f"status {issue.get('status')} ({issue.get('id')})"
+        )
+
+    def picture(self, alert_id: str, path: Path | None) -> None:
+        what = f"saved {path}" if path else "not available"
+        print(f"{self._stamp()} PICTURE of {alert_id}: {what}")
+
     def deadletter(self, letter: DeadLetter) -> None:
         with self.lock:
             self.outcomes["dead_lettered"] += 1
@@ -126,9 +157,16 @@ def run_demo(patients: int, speedup: float, duration_s: float, seed: int) -> int
     stop = threading.Event()
     print("Starting the embedded Kafka-protocol broker (Tansu) on loopback...", flush=True)
     printer = _Printer()
+    webhook_secret = secrets.token_hex(24)
+    web_token = secrets.token_urlsafe(24)
+    token_file = work / "web-token"
+    token_file.write_text(web_token, encoding="utf-8")
+    token_file.chmod(0o600)
+    web_port = free_port()
     with (
         EmbeddedBroker(log_path=work / "broker.log") as broker,
         PagerReceiver(on_event=printer.page) as pager,
+        WebhookReceiver(webhook_secret.encode(), on_event=printer.webhook) as hook,
     ):
         settings = Settings(
             bootstrap_servers=broker.bootstrap,
@@ -144,16 +182,29 @@ def run_demo(patients: int, speedup: float, duration_s: float, seed: int) -> int
             "EWS_TOPIC_PARTITIONS": "4",
             "EWS_PAGER_URL": pager.url,
             "EWS_PAGER_ROUTING_KEYS": '{"*": "demo-routing-key"}',
+            "EWS_WEBHOOK_URL": hook.url,
+            "EWS_WEBHOOK_SECRET": webhook_secret,
+            "EWS_WEB_AUTH_TOKEN": web_token,
+            "EWS_WEB_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
+            "EWS_PUBLISH_FHIR": "true",
         }
-        worker = WorkerProcess(env, log_path=work / "worker.log").start()
+        worker = WorkerProcess(env, log_path=work / "worker.log", web_port=web_port).start()
         try:
             print(f"Broker on {broker.bootstrap}; worker pid {worker.proc and worker.proc.pid}")
             print(f"Worker log: {work / 'worker.log'}; waiting for it to be ready...")
             worker.wait_ready(timeout_s=120)
             print(f"Worker ready: metrics on http://127.0.0.1:{worker.web_port}/metrics")
             print(f"Local PagerDuty stand-in on {pager.url} (events are printed as PAGER <-)")
+            print(f"Local webhook receiver on {hook.url} (verified calls print as WEBHOOK <-)")
+            print(
+                f"Alert pictures: GET http://127.0.0.1:{web_port}/alerts/<alert id>/picture.png"
+                f" with 'Authorization: Bearer <token in {token_file}>'"
+            )
             reader = threading.Thread(
-                target=_read, args=(settings, printer, stop), daemon=True, name="reader"
+                target=_read,
+                args=(settings, printer, stop, web_token, work / "pictures"),
+                daemon=True,
+                name="reader",
             )
             reader.start()
             _feed(settings, patients, seed, speedup, duration_s, printer, stop)
@@ -171,15 +222,59 @@ _ACK_AFTER_MS = 5 * 60_000
 """The demo's on-call clinician acknowledges a new alert five (simulated) minutes later."""
 
 
-def _read(settings: Settings, printer: _Printer, stop: threading.Event) -> None:
-    topics = [settings.topic(t) for t in ("canonical", "deadletter", "alerts")]
+_PICTURES = 3
+"""How many alert pictures the demo fetches from the worker's web endpoint."""
+
+
+def _fetch_picture(
+    alert: AlertRecord, token: str, folder: Path, printer: _Printer, stop: threading.Event
+) -> None:
+    """GET an alert's picture as a clinician's browser would (with the bearer token)."""
+    if alert.picture_url is None:
+        return
+    request = urllib.request.Request(
+        alert.picture_url, headers={"Authorization": f"Bearer {token}"}
+    )
+    for _ in range(20):  # the picture index is written just after the alert
+        if stop.is_set():
+            return
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"{alert.alert_id}.png"
+                path.write_bytes(resp.read())
+                printer.picture(alert.alert_id, path)
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(1.0)
+    printer.picture(alert.alert_id, None)
+
+
+def _read(
+    settings: Settings,
+    printer: _Printer,
+    stop: threading.Event,
+    token: str,
+    pictures: Path,
+) -> None:
+    topics = [settings.topic(t) for t in ("canonical", "deadletter", "alerts", "fhir")]
+    fetched = 0
     with Publisher(settings) as acks:
         for topic, value in tail(settings.bootstrap_servers, topics, stop.is_set):
             if topic.endswith(".canonical"):
                 printer.record(decode_record(value))
+            elif topic.endswith(".fhir"):
+                printer.fhir(json.loads(value))
             elif topic.endswith(".alerts"):
                 alert = decode_alert(value)
                 printer.alert(alert)
+                if alert.transition == "triggered" and alert.grade and fetched < _PICTURES:
+                    fetched += 1
+                    threading.Thread(
+                        target=_fetch_picture,
+                        args=(alert, token, pictures, printer, stop),
+                        daemon=True,
+                    ).start()
                 if alert.transition in ("triggered", "escalated") and not alert.muted:
                     command = AlertCommand(
                         kind="acknowledge",

@@ -81,7 +81,15 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=0, le=65535)
     """Port of the worker's web server; 0 picks a free one."""
     web_auth_token: SecretStr | None = None
-    """Bearer token required for endpoints that show patient data (secret)."""
+    """Bearer token required for endpoints that show patient data (secret): the alert
+    pictures at /alerts/<alert id>/picture.png. Unset: those endpoints answer 404."""
+    web_public_url: str | None = None
+    """Base URL at which clinicians reach the workers' web API (behind the hospital's
+    sign-in), e.g. https://ews.hospital.example; alert records and pages link each alert's
+    picture under it. Unset: no picture link in alerts."""
+    web_canonical_url: str | None = None
+    """URL at which the other workers reach this worker's web server (picture requests are
+    passed to the worker that owns the patient). Unset: http://<web_host>:<web_port>."""
 
     # --- Ingestion -----------------------------------------------------------------------
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
@@ -103,6 +111,9 @@ class Settings(BaseSettings):
     publish_assessments: bool = False
     """Publish every scored snapshot's per-risk grades and model probabilities on the
     assessments topic (for EHR risk displays and for checking the stream against replays)."""
+    publish_fhir: bool = True
+    """Publish every alert transition as a FHIR R4 transaction Bundle (DetectedIssue and the
+    RiskAssessment behind it) on the fhir topic, keyed by the alert's dedup key."""
     extra_codes_file: Path | None = None
     """A site's extra codes CSV (columns of contract/codes.csv), merged into the code map."""
     extra_signals_file: Path | None = None
@@ -143,6 +154,21 @@ class Settings(BaseSettings):
     """Per-attempt timeout of a page."""
     pager_max_attempts: int = Field(default=6, ge=1, le=50)
     """Attempts (with exponential backoff, honouring Retry-After) before a page is
+    dead-lettered."""
+
+    webhook_url: str | None = None
+    """URL of a generic signed webhook receiving every alert transition (POST, JSON, HMAC
+    signature headers); unset: no webhook. Needs webhook_secret."""
+    webhook_secret: SecretStr | None = None
+    """Shared secret (>= 16 bytes) keying the webhook's HMAC-SHA256 signature (secret; or
+    EWS_WEBHOOK_SECRET_FILE)."""
+    webhook_include_patient: bool = False
+    """Send the full alert record with patient and encounter references: only for a
+    receiver inside the hospital. Default: the public view without patient identifiers."""
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    """Per-attempt timeout of a webhook delivery."""
+    webhook_max_attempts: int = Field(default=6, ge=1, le=50)
+    """Attempts (exponential backoff, honouring Retry-After) before a webhook delivery is
     dead-lettered."""
 
     # --- State ---------------------------------------------------------------------------

@@ -34,7 +34,8 @@ from contract.events import DeadLetter, InputRef, encode
 from ews.settings import Settings
 from models.manifest import MANIFEST_SUFFIX
 from models.serving import ModelSet
-from streams import transport
+from streams import sinks, transport
+from streams import web as web_routes
 from streams.alerting import Alerting
 from streams.bulk import BulkSender, producer_of
 from streams.faust_monitor import use_lean_monitor
@@ -129,6 +130,7 @@ class Service:
                 DEFAULT_POLICY,
                 models=self.models,
                 id_secret=_id_secret(settings),
+                link_base=settings.web_public_url,
             ),
         )
 
@@ -141,6 +143,10 @@ class Service:
         s = self.settings
         transport.register()
         brokers = [f"{transport.SCHEME}://{h.strip()}" for h in s.bootstrap_servers.split(",")]
+        # How peers reach this worker's web server (alert pictures, streams/web.py).
+        web_url: dict[str, Any] = {}
+        if s.web_canonical_url:
+            web_url["canonical_url"] = s.web_canonical_url
         app = _App(
             s.app_id,
             broker=brokers,
@@ -158,6 +164,7 @@ class Service:
             web_host=s.web_host,
             web_port=s.web_port,
             web_in_thread=False,
+            **web_url,
             key_serializer="raw",
             value_serializer="raw",
         )
@@ -191,6 +198,10 @@ class Service:
             )
             self.pager = _pager(s, _TableLedger(ledger), self._page_dead_letter, self._page_event)
             app.agent(self.alerts, name="pager")(self._pager_agent)
+        # FHIR Bundles, the picture index and the signed webhook (streams/sinks.py); the
+        # authenticated alert-picture route (streams/web.py).
+        self.outputs = sinks.install(self, app)
+        web_routes.install(self, app, self.outputs)
         setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
         use_lean_monitor(app)  # same faust_* metrics, label children cached per message
         service = self
@@ -353,6 +364,7 @@ class Service:
                 self.assessments.send_soon(key=key, value=value)
         for audit in result.audit:
             self.audit.send_soon(key=audit.patient_id.encode(), value=encode_audit(audit))
+        self.outputs.publish(result)  # FHIR Bundles and the picture index (streams/sinks.py)
 
     async def _pager_agent(self, stream: Any) -> AsyncIterator[None]:
         """Page each alert transition once, in order per partition.

@@ -16,7 +16,17 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from ews.settings import Settings
-from streams.topics import ACKS, ALERTS, ASSESSMENTS, AUDIT, CANONICAL, DEADLETTER, INPUT_TOPICS
+from streams.topics import (
+    ACKS,
+    ALERT_INDEX,
+    ALERTS,
+    ASSESSMENTS,
+    AUDIT,
+    CANONICAL,
+    DEADLETTER,
+    FHIR,
+    INPUT_TOPICS,
+)
 
 
 def ensure_topics(settings: Settings, extra: Iterable[str] = ()) -> None:
@@ -25,7 +35,18 @@ def ensure_topics(settings: Settings, extra: Iterable[str] = ()) -> None:
     Creating them up front with the configured partition count keeps every topic
     co-partitioned by patient id, whichever side (producer or worker) starts first.
     """
-    logical = (*INPUT_TOPICS, ACKS, CANONICAL, ALERTS, ASSESSMENTS, AUDIT, DEADLETTER, *extra)
+    logical = (
+        *INPUT_TOPICS,
+        ACKS,
+        CANONICAL,
+        ALERTS,
+        ASSESSMENTS,
+        AUDIT,
+        DEADLETTER,
+        FHIR,
+        ALERT_INDEX,
+        *extra,
+    )
     names = [settings.topic(n) for n in logical]
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="ews-admin")
     try:

@@ -28,3 +28,9 @@ AUDIT = "audit"
 """One :class:`alerts.audit.AuditRecord` per policy call that changed something."""
 DEADLETTER = "deadletter"
 """One :class:`contract.events.DeadLetter` per rejected message or message part (JSON)."""
+FHIR = "fhir"
+"""One FHIR R4 transaction Bundle per alert transition (DetectedIssue + the RiskAssessment
+behind it, :func:`alerts.fhir.fhir_alert_bundle`), keyed by the alert's dedup key."""
+ALERT_INDEX = "alert-index"
+"""Alert id -> alert record, written in the partition of the alert's patient, so the worker
+that owns the patient can draw the alert's picture (:mod:`streams.web`). Internal."""
