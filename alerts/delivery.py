@@ -42,8 +42,10 @@ class RetrySettings(msgspec.Struct, frozen=True, kw_only=True):
     timeout_s: float = 10.0
     """Per-attempt timeout (connect, send and read)."""
     max_attempts: int = 6
+    """Attempts before a retryably failing request is dead-lettered; 0: until delivered."""
     backoff_base_s: float = 0.5
-    backoff_cap_s: float = 60.0
+    backoff_cap_s: float = 15.0
+    """Longest wait between attempts: a pager back from an outage is used within seconds."""
     max_retry_after_s: float = 300.0
     """A longer ``Retry-After`` is cut to this, so an alert is not held for an hour."""
     queue_size: int = 1000
@@ -142,8 +144,8 @@ class HttpDelivery:
     ) -> None:
         if settings.lanes < 1 or settings.queue_size < settings.lanes:
             raise ValueError("need lanes >= 1 and queue_size >= lanes")
-        if settings.max_attempts < 1:
-            raise ValueError("max_attempts must be >= 1")
+        if settings.max_attempts < 0:
+            raise ValueError("max_attempts must be >= 0 (0: until delivered)")
         self.name = name
         self.settings = settings
         self.ledger = ledger
@@ -262,7 +264,8 @@ class HttpDelivery:
             return DeliveryResult("duplicate", 0, seen.http_status, "already delivered")
         attempt = 0
         last: _Attempt | None = None
-        while attempt < self.settings.max_attempts:
+        limit = self.settings.max_attempts
+        while limit == 0 or attempt < limit:
             if attempt > 0:
                 assert last is not None
                 delay = (

@@ -152,9 +152,11 @@ class Settings(BaseSettings):
     (secret; or EWS_PAGER_ROUTING_KEYS_FILE)."""
     pager_timeout_s: float = Field(default=10.0, gt=0, le=120)
     """Per-attempt timeout of a page."""
-    pager_max_attempts: int = Field(default=6, ge=1, le=50)
-    """Attempts (with exponential backoff, honouring Retry-After) before a page is
-    dead-lettered."""
+    pager_max_attempts: int = Field(default=0, ge=0, le=50)
+    """Attempts (exponential backoff up to 15 s, honouring Retry-After) before a page that
+    keeps failing retryably (429, 5xx, timeout, refused connection) is dead-lettered; 0: retry
+    until delivered (the default: undelivered alerts wait in Kafka, and a pager outage of
+    minutes must not lose pages). Non-retryable failures are dead-lettered at once."""
 
     webhook_url: str | None = None
     """URL of a generic signed webhook receiving every alert transition (POST, JSON, HMAC

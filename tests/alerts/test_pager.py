@@ -171,6 +171,26 @@ def test_gives_up_to_dead_letter_and_ledger() -> None:
     run(main)
 
 
+def test_until_delivered_outlasts_a_long_outage_and_pages_once() -> None:
+    """max_attempts 0 (the worker's default): 40 failures in a row, then one delivery."""
+
+    async def main() -> None:
+        outage = [(503, {})] * 25 + [(429, {})] * 15
+        async with ScriptedServer(outage, check=pagerduty_check) as srv:
+            h = Harness(srv, retry=msgspec.structs.replace(FAST, max_attempts=0))
+            await h.sink.start()
+            alert = trigger()
+            h.sink.submit(alert)
+            await h.sink.join()
+            await h.sink.stop()
+            assert len(srv.received) == 41 and h.dead == []
+            assert FAST.backoff_cap_s / 2 <= max(h.sleeps) <= FAST.backoff_cap_s  # capped (jitter)
+            rec = await h.ledger.get("pagerduty", alert.alert_id)
+            assert rec is not None and rec.status == "delivered" and rec.attempts == 41
+
+    run(main)
+
+
 def test_client_error_is_not_retried() -> None:
     async def main() -> None:
         async with ScriptedServer([(400, {})], check=pagerduty_check) as srv:
@@ -300,7 +320,7 @@ def test_summary_is_cut_to_1024() -> None:
     run(main)
 
 
-@pytest.mark.parametrize("bad", [{"timeout_s": 1.0, "lanes": 0}, {"max_attempts": 0}])
+@pytest.mark.parametrize("bad", [{"timeout_s": 1.0, "lanes": 0}, {"max_attempts": -1}])
 def test_settings_validated(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         Harness(ScriptedServer(base_url="http://127.0.0.1:9"), RetrySettings(**bad))

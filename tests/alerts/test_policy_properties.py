@@ -111,7 +111,10 @@ def drive(ops: list[tuple[object, ...]]) -> Run:
                     run.breakthrough[t.seq] = sup.breakthrough_grade
         else:
             res = audited_unsuppress(st_, now, C, by="md-1")
-        if kind == "ack" and res.transitions:
+        # Only an acknowledgement that took effect starts a deadline: one of an incident
+        # already acknowledged is ignored, even when the call emitted other transitions that
+        # were due (a snooze ending).
+        if kind == "ack" and any(t.kind == "acknowledged" for t in res.transitions):
             run.acks.append(now)
         run.transitions.extend(res.transitions)
         if res.record is not None:
