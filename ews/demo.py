@@ -80,9 +80,18 @@ class _Printer:
         self.alerts: Counter[str] = Counter()
         self.started = time.monotonic()
         self.lock = threading.Lock()
+        self.aliases: dict[str, str] = {}
 
     def _stamp(self) -> str:
         return f"[{time.monotonic() - self.started:6.1f}s]"
+
+    def _alias(self, patient_id: str) -> str:
+        """A per-run alias (``patient-01``...): the console names no patient, even simulated."""
+        with self.lock:
+            alias = self.aliases.get(patient_id)
+            if alias is None:
+                alias = self.aliases[patient_id] = f"patient-{len(self.aliases) + 1:02d}"
+        return alias
 
     def record(self, rec: IngestRecord) -> None:
         with self.lock:
@@ -94,13 +103,15 @@ class _Printer:
         ]
         if rec.outcome in ("corrected", "retracted") or notable:
             what = ", ".join(notable) or f"{len(rec.events)} event(s)"
-            print(f"{self._stamp()} {rec.patient_id:<10} {rec.source:<7} {rec.outcome:<9} {what}")
+            who = self._alias(rec.patient_id)
+            print(f"{self._stamp()} {who:<10} {rec.source:<7} {rec.outcome:<9} {what}")
 
     def alert(self, alert: AlertRecord) -> None:
         with self.lock:
             self.alerts[f"{alert.risk} {alert.transition}"] += 1
         muted = " (held back by suppression)" if alert.muted else ""
-        print(f"{self._stamp()} ALERT {alert.patient_ref:<10} {summary_line(alert, 200)}{muted}")
+        who = self._alias(alert.patient_ref)
+        print(f"{self._stamp()} ALERT {who:<10} {summary_line(alert, 200)}{muted}")
         for action in alert.suggested_actions[:1]:
             print(f"{' ' * 9}suggestion for review: {action.text[:110]}")
 

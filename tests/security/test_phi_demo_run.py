@@ -153,11 +153,6 @@ def test_demo_run_lets_out_no_patient_identifier(
         assert any(f.source.startswith(name) for f in scan(planted, identifiers=patients)), name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known leak: the demo's console prints patient ids (ALERT <patient> ..., and "
-    "'<patient> fhir accepted temp 38.1' lines); fix in ews/demo.py: print a per-run alias",
-)
 def test_demo_console_names_no_patient(demo_run: tuple[dict[str, str], set[str]]) -> None:
     texts, patients = demo_run
     findings = scan({"demo stdout": texts["demo stdout"]}, identifiers=patients)
