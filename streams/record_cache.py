@@ -6,7 +6,8 @@ that patient. The cache keeps the decoded record beside the exact bytes written 
 and hands it out only when the table still holds those bytes, so a record restored from the
 changelog, written by another worker before a rebalance, or changed in any other way is
 decoded afresh. Small records (ward patients) are cheap to decode and are not kept; the
-largest ``max_entries`` recently used records are.
+most recently used large ones are, up to ``max_bytes`` of their stored size (a decoded record
+takes about three times its msgpack size in memory: 256 MiB stored is ~0.75 GiB).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ MIN_BYTES = 16_384
 class RecordCache:
     """Least-recently-used decoded records, keyed by table key, checked against stored bytes."""
 
-    def __init__(self, max_entries: int = 2_000, min_bytes: int = MIN_BYTES) -> None:
-        self.max_entries = max_entries
+    def __init__(self, max_bytes: int = 256 * 2**20, min_bytes: int = MIN_BYTES) -> None:
+        self.max_bytes = max_bytes
         self.min_bytes = min_bytes
         self._entries: OrderedDict[bytes, tuple[bytes, PatientRecord]] = OrderedDict()
+        self._bytes = 0
+        """Stored size of the cached records (what ``max_bytes`` bounds)."""
         self.hits = 0
         self.misses = 0
 
@@ -35,7 +38,7 @@ class RecordCache:
     def load(self, key: bytes, stored: bytes | None) -> PatientRecord | None:
         """The record the table holds as ``stored`` (``None`` when there is none)."""
         if not stored:
-            self._entries.pop(key, None)
+            self.discard(key)
             return None
         entry = self._entries.get(key)
         if entry is not None and (entry[0] is stored or entry[0] == stored):
@@ -47,18 +50,22 @@ class RecordCache:
 
     def stored(self, key: bytes, value: bytes, record: PatientRecord) -> None:
         """``record`` was just encoded as ``value`` and written under ``key``."""
-        if len(value) < self.min_bytes or self.max_entries <= 0:
-            self._entries.pop(key, None)
+        self.discard(key)
+        if len(value) < self.min_bytes or len(value) > self.max_bytes:
             return
         self._entries[key] = (value, record)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self._bytes += len(value)
+        while self._bytes > self.max_bytes:
+            _, (old, _) = self._entries.popitem(last=False)
+            self._bytes -= len(old)
 
     def discard(self, key: bytes) -> None:
         """Forget ``key`` (its decoded record may have changed without being written)."""
-        self._entries.pop(key, None)
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry[0])
 
     def clear(self) -> None:
         """Forget everything (after a failed batch)."""
         self._entries.clear()
+        self._bytes = 0

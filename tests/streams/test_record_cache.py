@@ -34,7 +34,8 @@ def test_other_bytes_in_the_table_are_decoded_not_served_from_the_cache() -> Non
 
 
 def test_small_records_are_not_kept_and_the_cache_is_bounded() -> None:
-    cache = RecordCache(max_entries=2, min_bytes=200)
+    _, probe = _record(60)
+    cache = RecordCache(max_bytes=2 * len(probe), min_bytes=200)
     small, small_value = _record(1)
     cache.stored(b"small", small_value, small)
     assert len(cache) == 0
