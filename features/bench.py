@@ -1,9 +1,11 @@
 """Memory and speed of the per-patient feature state (``python -m features.bench``).
 
-Two synthetic patients built from contract events, deterministic (seeded):
+Three synthetic patients built from contract events, deterministic (seeded):
 - "monitor": 24 h of 1-minute vitals (HR, RR, SpO2, SBP, DBP, MAP, temperature) and 3 days
   of labs every 6 h (18 lab signals), neuro checks every 4 h;
-- "ward": 3 days of 4-hourly vitals, daily labs, neuro checks every 8 h.
+- "ward": 3 days of 4-hourly vitals, daily labs, neuro checks every 8 h;
+- "bedside monitor": 24 h of the same vitals every second (a monitor gateway's 1 Hz frames),
+  labs every 6 h: the case ``features.state`` thins after an hour (``THIN_*``).
 It prints the state's memory (tracemalloc, after the whole history is applied), its msgpack
 size, the mean cost of ``apply`` per event and of ``snapshot`` at the newest event time.
 Figures vary with the machine; this is a measurement, not a test.
@@ -170,13 +172,16 @@ def _per_call_us(fn: Callable[[], object], repeat: int) -> float:
 
 
 def main() -> None:
-    """Print the figures for the two patients."""
+    """Print the figures for the three patients."""
     cases = {
         "monitor (24 h 1-min vitals, 3 d labs q6h)": patient_events(
             "bench-monitor", 72.0, MIN_MS, 6 * HOUR_MS, 4 * HOUR_MS
         ),
         "ward (3 d vitals q4h, labs daily)": patient_events(
             "bench-ward", 72.0, 4 * HOUR_MS, 24 * HOUR_MS, 8 * HOUR_MS
+        ),
+        "bedside monitor (24 h 1 Hz vitals, labs q6h)": patient_events(
+            "bench-1hz", 24.0, 1000, 6 * HOUR_MS, 4 * HOUR_MS
         ),
     }
     # The monitor patient: keep 1-minute vitals for the last 24 h only (the brief's case).
