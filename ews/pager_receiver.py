@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from ews.loopback import LoopbackServer
 from streams.broker import HOST, free_port
 
 
-class PagerReceiver:
+class PagerReceiver(LoopbackServer):
     """A loopback HTTP server recording PagerDuty Events API v2 calls."""
 
     def __init__(
@@ -26,7 +26,7 @@ class PagerReceiver:
         port: int | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        self.port = port or free_port()
+        port = port or free_port()
         self.events: list[dict[str, Any]] = []
         self.idempotency_keys: list[str | None] = []
         """The ``Idempotency-Key`` header of each accepted event (the transition's alert id)."""
@@ -62,8 +62,7 @@ class PagerReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the demo prints the events itself; no request logs
 
-        self._server = ThreadingHTTPServer((HOST, self.port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(port, Handler)
 
     @property
     def url(self) -> str:
@@ -83,22 +82,3 @@ class PagerReceiver:
         """A copy of the accepted events' idempotency keys, in arrival order."""
         with self._lock:
             return list(self.idempotency_keys)
-
-    def start(self) -> PagerReceiver:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> PagerReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

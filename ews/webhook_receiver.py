@@ -12,15 +12,15 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from alerts.webhook import IDEMPOTENCY_HEADER, verify_webhook
+from ews.loopback import LoopbackServer
 from streams.broker import HOST, free_port
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackServer):
     """A loopback HTTP server verifying and recording signed webhook calls."""
 
     def __init__(
@@ -29,7 +29,7 @@ class WebhookReceiver:
         port: int | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        self.port = port or free_port()
+        port = port or free_port()
         self.secret = secret
         self.accepted: list[dict[str, Any]] = []
         self.rejected = 0
@@ -67,29 +67,9 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((HOST, self.port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(port, Handler)
 
     @property
     def url(self) -> str:
         """The URL to give the worker as ``EWS_WEBHOOK_URL``."""
         return f"http://{HOST}:{self.port}/ews/alerts"
-
-    def start(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> WebhookReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
