@@ -198,6 +198,8 @@ def test_default_statefulset() -> None:
     env = env_of(objects)
     for key, value in values["config"].items():
         name = f"EWS_{key.upper()}"
+        if name == "EWS_WEB_CANONICAL_URL":
+            continue  # per pod, below
         if value is None:
             assert name not in env
         else:
@@ -208,6 +210,11 @@ def test_default_statefulset() -> None:
         "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
     }
     assert not [n for n in env if n.endswith("_FILE")], "no secret is referenced by default"
+    # Peers reach each pod's web server (alert pictures) by its name under the headless Service.
+    assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    canonical = env["EWS_WEB_CANONICAL_URL"]["value"]
+    assert canonical.startswith("http://$(POD_NAME).") and "-headless." in canonical
+    assert canonical.endswith(f".svc:{values['config']['web_port']}")
 
     # security
     assert pod["securityContext"]["runAsNonRoot"] is True
