@@ -27,7 +27,9 @@ Aggregate = Literal[
     "max",
     "mean",
     "slope",
+    "delta",
     "count",
+    "readings",
     "any",
     "max_cycle",
     "count_cycle",
@@ -72,7 +74,8 @@ class FeatureSpec:
 
 # --- series ----------------------------------------------------------------------------------
 # Staleness: vitals 4 h (temperature 6 h: ward charts take it less often), labs 48 h for the
-# blood count and 72 h for chemistry, blood gases 12 h, neuro and device states 24 h.
+# blood count and 72 h for chemistry (also coagulation and troponin), blood gases 12 h
+# (pH, base excess, SaO2, PaO2, PaCO2; lactate too), neuro and device states 24 h.
 _V: Group = "vital"
 _L: Group = "lab"
 _N: Group = "neuro"
@@ -84,6 +87,7 @@ SERIES: tuple[SeriesSpec, ...] = (
     SeriesSpec("sbp", "sbp", "mm[Hg]", _V, 4.0),
     SeriesSpec("dbp", "dbp", "mm[Hg]", _V, 4.0),
     SeriesSpec("map", "map", "mm[Hg]", _V, 4.0),
+    SeriesSpec("etco2", "etco2", "mm[Hg]", _V, 4.0),
     SeriesSpec("gcs", "gcs", "{score}", _N, 24.0),
     SeriesSpec("crp", "crp", "mg/L", _L, 72.0),
     SeriesSpec("ferritin", "ferritin", "ng/mL", _L, 72.0),
@@ -104,6 +108,24 @@ SERIES: tuple[SeriesSpec, ...] = (
     SeriesSpec("pao2", "pao2", "mm[Hg]", _L, 12.0),
     SeriesSpec("paco2", "paco2", "mm[Hg]", _L, 12.0),
     SeriesSpec("lactate", "lactate", "mmol/L", _L, 12.0),
+    # Acid-base, renal, metabolic and coagulation labs of an ICU panel (PhysioNet 2019 sends
+    # them all; a ward feed sends whichever it has).
+    SeriesSpec("ph", "ph", "[pH]", _L, 12.0),
+    SeriesSpec("base_excess", "base_excess", "mmol/L", _L, 12.0),
+    SeriesSpec("sao2", "sao2", "%", _L, 12.0),
+    SeriesSpec("hco3", "hco3", "mmol/L", _L, 72.0),
+    SeriesSpec("bun", "bun", "mg/dL", _L, 72.0),
+    SeriesSpec("glucose", "glucose", "mg/dL", _L, 72.0),
+    SeriesSpec("potassium", "potassium", "mmol/L", _L, 72.0),
+    SeriesSpec("chloride", "chloride", "mmol/L", _L, 72.0),
+    SeriesSpec("calcium", "calcium", "mg/dL", _L, 72.0),
+    SeriesSpec("magnesium", "magnesium", "mg/dL", _L, 72.0),
+    SeriesSpec("phosphate", "phosphate", "mg/dL", _L, 72.0),
+    SeriesSpec("alk_phos", "alk_phos", "U/L", _L, 72.0),
+    SeriesSpec("bilirubin_direct", "bilirubin_direct", "mg/dL", _L, 72.0),
+    SeriesSpec("troponin_i", "troponin_i", "ng/mL", _L, 72.0),
+    SeriesSpec("ptt", "ptt", "s", _L, 72.0),
+    SeriesSpec("hct", "hct", "%", _L, 48.0),
     SeriesSpec("ice_score", "ice", "{score}", _N, 24.0),
     SeriesSpec("consciousness_level", "consciousness_level", "{ordinal}", _N, 24.0),
     SeriesSpec("new_confusion", "new_confusion", "{bool}", _N, 24.0),
@@ -159,6 +181,27 @@ BASELINE_LABS = ("crp", "ferritin", "creatinine", "ldh", "il6", "alt", "ast")
 
 _VITAL_AGGREGATES: tuple[Aggregate, ...] = ("min", "max", "mean")
 
+VITAL_SLOPES = ("hr", "rr", "sbp", "map")
+"""Vitals with a 6 h least-squares trend (temperature has its own 6 h and 24 h slopes)."""
+LAB_DELTAS_H: tuple[tuple[str, float], ...] = (
+    ("creatinine", 48.0),  # KDIGO AKI: a rise of >= 0.3 mg/dL within 48 h
+    ("bun", 48.0),
+    ("platelets", 48.0),  # a falling count: consumption (SOFA coagulation, DIC)
+    ("wbc", 48.0),
+    ("hgb", 48.0),
+    ("bilirubin", 48.0),
+    ("hco3", 48.0),  # a falling bicarbonate: metabolic acidosis
+    ("lactate", 24.0),  # Surviving Sepsis: re-measure a raised lactate within hours
+    ("ph", 24.0),
+)
+"""Labs with a change over the window: latest minus earliest reading."""
+VITAL_READINGS_H = 24.0
+LAB_READINGS_H = 72.0
+READINGS_VITALS = ("temp", "hr", "rr", "spo2", "sbp", "map")
+READINGS_LABS = ("wbc", "creatinine", "lactate", "ph", "glucose")
+"""How often a signal is measured says how worried the team is (and, for blood gases, that
+the patient has an arterial line): readings per window, vitals over 24 h, labs over 72 h."""
+
 
 def _name(prefix: str, aggregate: str, window_h: float | None = None) -> str:
     if window_h is None:
@@ -176,12 +219,15 @@ def _series_features(spec: SeriesSpec) -> list[FeatureSpec]:
 
 def _windowed(spec: SeriesSpec, aggregate: Aggregate, window_h: float) -> FeatureSpec:
     unit = f"{spec.unit}/h" if aggregate == "slope" else spec.unit
+    unit = "{count}" if aggregate == "readings" else unit
     what = {
         "min": "lowest",
         "max": "highest",
         "mean": "mean of the readings",
         "slope": "least-squares slope per hour",
+        "delta": "latest minus earliest reading (two or more readings at distinct times) of",
         "count": "count of positive",
+        "readings": "number of readings (None if none) of",
         "any": "1 if any positive",
     }[aggregate]
     return FeatureSpec(
@@ -224,6 +270,14 @@ def _build() -> tuple[FeatureSpec, ...]:
                 out.append(_windowed(by[sig], agg, w))
     out.append(_windowed(by["temp"], "slope", 6.0))
     out.append(_windowed(by["temp"], "slope", 24.0))
+    for sig in VITAL_SLOPES:
+        out.append(_windowed(by[sig], "slope", 6.0))
+    for sig, w in LAB_DELTAS_H:
+        out.append(_windowed(by[sig], "delta", w))
+    for sig in READINGS_VITALS:
+        out.append(_windowed(by[sig], "readings", VITAL_READINGS_H))
+    for sig in READINGS_LABS:
+        out.append(_windowed(by[sig], "readings", LAB_READINGS_H))
     out.append(_windowed(by["gcs"], "min", 24.0))
     for sig in ("crp", "ferritin"):
         out.append(_windowed(by[sig], "max", 24.0))
@@ -385,6 +439,15 @@ _DERIVED: tuple[FeatureSpec, ...] = (
         "1",
         None,
         "log2(LDH x CRP(mg/dL) / platelets) of the valid last values (Pennisi 2021)",
+    ),
+    FeatureSpec(
+        "bun_creatinine_ratio",
+        "derived",
+        None,
+        None,
+        "1",
+        None,
+        "BUN (mg/dL) / creatinine (mg/dL) of the valid last values (> 20: prerenal pattern)",
     ),
     FeatureSpec(
         "pf_ratio",

@@ -183,6 +183,24 @@ def least_squares_slope_per_h(times: list[int], values: list[float], origin: int
 _NUMPY_FROM = 48
 
 
+def _delta(ctx: _Context, f: FeatureSpec) -> Result:
+    """Latest minus earliest reading of the window; ``None`` unless two readings at distinct
+    times are in it (one reading is no change, and no reading is no information)."""
+    assert f.signal is not None and f.window_h is not None
+    s, lo, hi, vs = ctx.window(f.signal, f.window_h)
+    if hi - lo < 2 or s.t[lo] == s.t[hi - 1]:
+        return None, None
+    return vs[-1] - vs[0], None
+
+
+def _readings(ctx: _Context, f: FeatureSpec) -> Result:
+    """How many readings the window holds; ``None`` for none (nothing measured is missing,
+    like every other empty window)."""
+    assert f.signal is not None and f.window_h is not None
+    _, lo, hi, _ = ctx.window(f.signal, f.window_h)
+    return (float(hi - lo) if hi > lo else None), None
+
+
 def _count(ctx: _Context, f: FeatureSpec) -> Result:
     s, lo, hi = _window(ctx, f)
     if lo >= hi:
@@ -399,6 +417,14 @@ def _easix(ctx: _Context, f: FeatureSpec) -> Result:
     return (math.log2(product) if product > 0 else None), None
 
 
+def _bun_creatinine_ratio(ctx: _Context, f: FeatureSpec) -> Result:
+    bun = ctx.valid_value("bun")
+    creatinine = ctx.valid_value("creatinine")
+    if bun is None or creatinine is None or creatinine <= 0:
+        return None, None
+    return bun / creatinine, None
+
+
 def _pf_ratio(ctx: _Context, f: FeatureSpec) -> Result:
     i = ctx.valid_last("pao2")
     if i is None:
@@ -418,6 +444,7 @@ _DERIVED: dict[str, Callable[[_Context, FeatureSpec], Result]] = {
     "fever_sustained_1h": _fever_sustained_1h,
     "easix_log2": _easix,
     "m_easix_log2": _easix,
+    "bun_creatinine_ratio": _bun_creatinine_ratio,
     "pf_ratio": _pf_ratio,
 }
 
@@ -438,7 +465,9 @@ _AGGREGATES: dict[str, Callable[[_Context, FeatureSpec], Result]] = {
     "max": _max,
     "mean": _mean,
     "slope": _slope,
+    "delta": _delta,
     "count": _count,
+    "readings": _readings,
     "any": _any,
     "max_cycle": _max_cycle,
     "count_cycle": _count_cycle,

@@ -4,11 +4,14 @@
     python -m models train --risk infection --physionet TAR --out DIR
     python -m models train --risk crs --events events.jsonl --labels labels.csv --out DIR
     python -m models report --out DIR
+    python -m models experiment [--without GROUP ...] [--folds K] [--max-iter N ...]
     python -m models.bench
 
 ``train`` writes ``<risk>.onnx``, ``<risk>.manifest.json`` and ``<risk>.card.md`` per risk
 and keeps the row-level evaluation results under ``var/models-cache/eval`` (never
-committed: the PhysioNet ones derive from ODbL data) for ``report``.
+committed: the PhysioNet ones derive from ODbL data) for ``report``. ``experiment``
+cross-validates the infection model only (nothing exported), with catalog feature groups
+left out or tree parameters changed (``models/experiment.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ from pathlib import Path
 
 from models.cohorts import STEP_H, TEST_SEED, TRAIN_SEED, cohort, describe
 from models.complication import COMPLICATION_RISKS, DEFAULT_HORIZON_H
+from models.estimator import DEFAULT_PARAMS
 from models.evalstore import DEFAULT_EVAL_DIR, save_complication, save_infection
+from models.experiment import DEFAULT_LOG, GROUPS, log_result, run_experiment, with_params
 from models.physionet_data import DEFAULT_CACHE, load_rows
+from models.sepsis import DEFAULT_SHIFT_H
 from models.train import LabelledRows, split_patients, train_complication, train_infection
 from scoring.risk import RISKS, Risk
 
@@ -48,6 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--version", default="1.0.0")
     tr.add_argument("--folds", type=int, default=5)
     tr.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
+    ex = sub.add_parser("experiment", help="infection-only CV experiment (nothing exported)")
+    ex.add_argument("--physionet", type=Path, default=DEFAULT_PHYSIONET, help="challenge .tar.gz")
+    ex.add_argument("--limit", type=int, default=None, help="use only the first N stays")
+    ex.add_argument("--folds", type=int, default=5)
+    ex.add_argument(
+        "--without", action="append", default=[], choices=sorted(GROUPS), help="leave out"
+    )
+    ex.add_argument("--name", default=None, help="label in the experiment log")
+    ex.add_argument("--shift-h", type=int, default=DEFAULT_SHIFT_H)
+    for field in ("max_iter", "max_leaf_nodes", "min_samples_leaf"):
+        ex.add_argument(f"--{field.replace('_', '-')}", type=int, default=None)
+    for field in ("learning_rate", "l2_regularization", "max_features"):
+        ex.add_argument(f"--{field.replace('_', '-')}", type=float, default=None)
+    ex.add_argument("--log", type=Path, default=DEFAULT_LOG)
     rep = sub.add_parser("report", help="evaluation report (Markdown + PNG)")
     rep.add_argument("--out", type=Path, required=True)
     rep.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
@@ -110,11 +130,32 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _experiment(args: argparse.Namespace) -> int:
+    rows = load_rows(args.physionet, args.limit)
+    params = with_params(
+        DEFAULT_PARAMS,
+        max_iter=args.max_iter,
+        max_leaf_nodes=args.max_leaf_nodes,
+        min_samples_leaf=args.min_samples_leaf,
+        learning_rate=args.learning_rate,
+        l2_regularization=args.l2_regularization,
+        max_features=args.max_features,
+    )
+    result = run_experiment(rows, args.without, args.folds, params, args.shift_h, args.name)
+    log_result(result, args.log)
+    for p in result.points:
+        _say(f"  {p.name}: utility {p.utility:.3f} {p.metrics.summary()}")
+    _say(f"{result.name}: {result.inputs} inputs, {result.seconds:.0f} s (logged to {args.log})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = build_parser().parse_args(argv)
     if args.command == "train":
         return _train(args)
+    if args.command == "experiment":
+        return _experiment(args)
     from models.report import write_report
 
     path = write_report(args.out, args.eval_dir, args.artifacts)

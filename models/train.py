@@ -74,6 +74,32 @@ def _points_table(points: list[OperatingPoint]) -> str:
     return head + "\n" + "\n".join(body)
 
 
+PUBLISHED_UTILITY = {
+    "challenge winner, full hidden test set": 0.360,
+    "challenge winner, hidden test set, hospital B part": 0.434,
+    "challenge example logistic-regression model": 0.159,
+}
+"""Reyna et al., Crit Care Med 2020;48:210 (hidden test set; see the data README)."""
+
+
+def _reference_points(model: OperatingPoint, folds: int) -> str:
+    lines = [
+        "## Published reference points",
+        "",
+        "Normalized utility on the challenge's hidden test set (Reyna et al. 2020). They are "
+        f"not directly comparable with this model's {folds}-fold cross-validation on the "
+        "public development part of hospital B: other stays, and the challenge's figures "
+        "are from a single sealed evaluation.",
+        "",
+        "| reference | utility |",
+        "|---|---|",
+        f"| this model ({folds}-fold stay-level CV, hospital B development part) | "
+        f"{model.utility:.3f} |",
+    ]
+    lines += [f"| {name} | {value:.3f} |" for name, value in PUBLISHED_UTILITY.items()]
+    return "\n".join(lines)
+
+
 def _fmt(x: float | int | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
@@ -179,6 +205,7 @@ def train_infection(
     table = "## Cross-validated operating points (same stays, same rows)\n\n" + _points_table(
         points
     )
+    table += "\n\n" + _reference_points(model_point, folds)
     write_model(out_dir, manifest, onnx, render_card(manifest, table))
     return InfectionResult(manifest, points, cv)
 

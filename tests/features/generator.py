@@ -35,7 +35,9 @@ _LABS = {"crp": (40, 30), "ferritin": (900, 600), "alt": (50, 40), "ast": (45, 3
          "bilirubin": (1.1, 0.7), "ldh": (300, 90), "creatinine": (1.0, 0.3),
          "fibrinogen": (250, 80), "triglycerides": (180, 60), "wbc": (4, 2),
          "anc": (1.8, 1.0), "platelets": (110, 60), "hgb": (10, 2), "il6": (30, 25),
-         "pao2": (85, 15), "paco2": (40, 5), "bands": (5, 3)}  # fmt: skip
+         "pao2": (85, 15), "paco2": (40, 5), "bands": (5, 3), "lactate": (2.0, 1.2),
+         "ph": (7.38, 0.06), "hco3": (23, 4), "bun": (22, 12), "glucose": (130, 40),
+         "potassium": (4.1, 0.6)}  # fmt: skip
 _OWN_LIMITS = {"alt": (None, 45.0), "ast": (None, 35.0), "bilirubin": (None, 1.0),
                "ldh": (None, 250.0), "creatinine": (None, 1.2), "crp": (None, 5.0),
                "ferritin": (None, 300.0), "anc": (2.0, None), "platelets": (140.0, None),

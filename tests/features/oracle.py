@@ -333,6 +333,14 @@ def _one(f: FeatureSpec, at, series, tl, cs, valid, last_point, window, baseline
         if len(set(xs)) < 2:
             return None, None
         return statistics.linear_regression(xs, [p.v for p in pts]).slope, None
+    if agg == "delta":
+        pts = window(sig, f.window_h)
+        if len({p.t for p in pts}) < 2:
+            return None, None
+        return pts[-1].v - pts[0].v, None
+    if agg == "readings":
+        n = len(window(sig, f.window_h))
+        return (float(n) if n else None), None
     if agg in ("max_cycle", "count_cycle"):
         if cs is None:
             return None, None
@@ -392,6 +400,11 @@ def _one(f: FeatureSpec, at, series, tl, cs, valid, last_point, window, baseline
         o = other.v if f.name == "easix_log2" else other.v / 10
         x = ldh.v * o / plt.v
         return (math.log2(x) if x > 0 else None), None
+    if f.name == "bun_creatinine_ratio":
+        bun, cr = valid("bun"), valid("creatinine")
+        if bun is None or cr is None or cr.v <= 0:
+            return None, None
+        return bun.v / cr.v, None
     if f.name == "pf_ratio":
         pa = valid("pao2")
         if pa is None:

@@ -87,5 +87,6 @@ def test_wrong_patient_is_an_error() -> None:
 
 def test_unknown_signal_is_accepted_without_change() -> None:
     s = PatientState(patient_id=PID)
-    r = s.apply(obs("glucose", 100, T0))
-    assert r.kind == "applied" and not r.changed and "glucose" in r.reason
+    # D-dimer in DDU: the catalog reads only the FEU series (the two calibrators differ).
+    r = s.apply(obs("ddimer_ddu", 100, T0))
+    assert r.kind == "applied" and not r.changed and "ddimer_ddu" in r.reason
