@@ -325,7 +325,7 @@ class Service:
             self.records.stored(key, value, record)
             bulk.add(changelog, key, value, partition=last.message.partition)
         self._publish(result)
-        await bulk.send()  # submitted, not awaited: see streams/bulk.py for at-least-once
+        await bulk.send()  # on the broker before the agent acknowledges the inputs
         return result
 
     def _written(self, topic: str, partition: int, offset: int) -> None:

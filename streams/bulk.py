@@ -3,13 +3,13 @@
 Faust's ``send_soon`` costs a future, a buffer entry and an aiokafka ``send`` per record;
 with one canonical record per input message and one state write per patient per batch, that
 was most of a worker's CPU (docs/performance.md). :class:`BulkSender` fills aiokafka
-``BatchBuilder``s per (topic, partition) with a batch's records and submits each with
-``send_batch``; the agent goes on with the next batch while they are in flight.
+``BatchBuilder``s per (topic, partition) with a batch's records, submits each with
+``send_batch`` and waits for the broker before the agent takes the next batch.
 
-- At-least-once: Faust flushes its producer (which waits for these batches too) before it
-  commits input offsets, and ``streams.transport.CheckedProducer`` makes that flush fail if
-  any bulk batch failed, so no input is committed past a lost output; the next ``send`` also
-  raises, so the worker fails loudly instead of running on.
+- At-least-once: a batch's outputs are on the broker before its inputs are acknowledged to
+  Faust; a failed batch raises in the agent (the worker fails loudly, the inputs are not
+  committed). ``streams.transport.CheckedProducer`` also fails Faust's commit-time flush
+  after a failed batch, as a second line.
 - Partitions are what Faust's producer would choose: the default partitioner (murmur2 of the
   key, as the Java client and kafka-python), so downstream consumers see the usual keying;
   table changelog records go to the partition given (the patient's input partition).
@@ -72,6 +72,7 @@ class BulkSender:
         self._producer = producer
         self.on_written = on_written
         self._failed: BaseException | None = None
+        self._in_flight: list[asyncio.Future[Any]] = []
         self._partition = Partitioner()
         self._partitions: dict[str, int] = {}
         self._records: dict[str, list[tuple[int | None, bytes, bytes]]] = {}
@@ -84,12 +85,9 @@ class BulkSender:
         return sum(len(r) for r in self._records.values())
 
     async def send(self) -> None:
-        """Submit every queued record in per-partition batches, without waiting for the
-        broker: the next batch is processed while these are in flight.
+        """Send every queued record in per-partition batches and wait for the broker.
 
-        At-least-once holds because Faust flushes the producer before it commits input
-        offsets, and the flush fails if any bulk batch failed (:meth:`check`, called by
-        ``streams.transport.CheckedProducer``), so a failed write can never be committed past.
+        Raises :class:`BulkSendError` if a batch failed (after aiokafka's own retries).
         ``on_written(topic, partition, offset)`` hears the last offset of each batch written.
         """
         self.check()
@@ -119,6 +117,12 @@ class BulkSender:
                     batch.append(key=key, value=value, timestamp=None)
                 count += 1
             await self._submit(producer, batch, topic, partition, count)
+        # Wait for the broker before the agent acknowledges this batch's inputs: outputs are
+        # durable before their inputs can be committed, whatever Faust commits when (a
+        # rebalance commits too). Costs one produce round trip per batch.
+        in_flight, self._in_flight = self._in_flight, []
+        await asyncio.gather(*in_flight, return_exceptions=True)
+        self.check()
 
     def check(self) -> None:
         """Raise :class:`BulkSendError` if a submitted batch failed."""
@@ -129,6 +133,7 @@ class BulkSender:
         batch.close()
         fut = await producer.send_batch(batch, topic, partition=partition)
         fut.add_done_callback(lambda f: self._done(f, topic, partition, n))
+        self._in_flight.append(fut)
 
     def _done(self, fut: asyncio.Future[Any], topic: str, partition: int, n: int) -> None:
         if fut.cancelled():
