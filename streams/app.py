@@ -374,13 +374,8 @@ class Service:
         pipeline is not slowed, since it runs in its own agent.
         """
         assert self.pager is not None
-        await self.pager.start()  # its HTTP session lives on this agent's event loop
-        try:
-            async for event in stream.events():
-                await self._page(event)
-                yield None
-        finally:
-            await self.pager.stop()
+        async for _ in sinks.delivery_loop(stream, self.pager, self._page):
+            yield None
 
     async def _page(self, event: Any) -> None:
         """Deliver one alert record to the pager (no-op for records that page no one)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -149,13 +149,8 @@ class AlertOutputs:
     async def _webhook_agent(self, stream: Any) -> AsyncIterator[None]:
         """Post each alert transition once, in order per partition (see ``_pager_agent``)."""
         assert self.webhook is not None
-        await self.webhook.start()
-        try:
-            async for event in stream.events():
-                await self._post(event)
-                yield None
-        finally:
-            await self.webhook.stop()
+        async for _ in delivery_loop(stream, self.webhook, self._post):
+            yield None
 
     async def _post(self, event: Any) -> None:
         assert self.webhook is not None
@@ -190,3 +185,17 @@ def fhir_bundle_bytes(alert: AlertRecord) -> bytes:
 def install(service: Service, app: faust.App) -> AlertOutputs:
     """Create the outputs' topics, tables and agents on ``app``."""
     return AlertOutputs(service, app)
+
+
+async def delivery_loop(
+    stream: Any, sink: Any, deliver: Callable[[Any], Awaitable[None]]
+) -> AsyncIterator[None]:
+    """Hand each event of an agent's ``stream`` to ``deliver``, one at a time, between the
+    sink's ``start`` and ``stop`` (its HTTP session lives on the agent's event loop)."""
+    await sink.start()
+    try:
+        async for event in stream.events():
+            await deliver(event)
+            yield None
+    finally:
+        await sink.stop()
