@@ -1,10 +1,13 @@
 """The worker's processing of one batch of input messages, free of Faust.
 
 Per batch: every message is ingested (normalized, de-duplicated), its events are applied to
-the patient's feature state, and each patient touched is snapshotted and scored at most once,
-when something meaningful changed or the scoring cadence is due. Each patient's record is read
-once and written back once per batch, so the changelog gets one write per patient per batch,
-not one per observation.
+the patient's feature state, and after each message the patient is snapshotted and scored when
+something meaningful changed or the scoring cadence is due (event time). The scoring decision
+and the alert policy see each patient's messages one at a time, so the alerts do not depend on
+how the messages were batched: a worker catching up on an hour of backlog in a few large
+batches alerts as the same worker did live. Each patient's record is read once and written
+back once per batch, so the changelog gets one write per patient per batch, not one per
+observation.
 
 The agent in ``streams/app.py`` supplies the records (a Faust table) and publishes the outputs;
 tests drive :class:`Pipeline` directly with a dict.
@@ -138,6 +141,20 @@ class Scored:
 
 
 @dataclass(slots=True)
+class Step:
+    """What one accepted message did to one patient, in arrival order: the alert policy's
+    input (a clinician's command; or treatments first, then the score or, without one, a
+    time tick)."""
+
+    ref: InputRef
+    at_ms: int | None
+    """The patient's newest event time after the message."""
+    treatments: list[Treatment] = field(default_factory=list)
+    scored: Scored | None = None
+    command: AlertCommand | None = None
+
+
+@dataclass(slots=True)
 class BatchResult:
     """What a batch produced: outputs to publish and counts for the metrics."""
 
@@ -166,10 +183,8 @@ class BatchResult:
     """Model inference time per batch (all scored snapshots, one ONNX call per risk)."""
     alerts: list[AlertRecord] = field(default_factory=list)
     audit: list[AuditRecord] = field(default_factory=list)
-    inputs: dict[str, list[InputRef]] = field(default_factory=dict)
-    """Patient id -> the input offsets of this batch behind the patient's new state."""
-    treatments: dict[str, list[Treatment]] = field(default_factory=dict)
-    commands: list[tuple[str, AlertCommand, InputRef]] = field(default_factory=list)
+    steps: dict[str, list[Step]] = field(default_factory=dict)
+    """Patient id -> one step per accepted message of the batch, in arrival order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,14 +274,11 @@ class Pipeline:
         """Process one batch. ``load`` returns a patient's stored record (``None`` if new)."""
         out = BatchResult()
         received_ms = int(self.clock() * 1000)
-        arrived: dict[str, list[Event]] = {}
         for msg in messages:
             if msg.fmt == "command":
                 self._command(msg, received_ms, load, out)
             else:
-                self._one(msg, received_ms, load, out, arrived)
-        for patient_id, events in arrived.items():
-            self._maybe_score(patient_id, out.touched[patient_id], events, out)
+                self._one(msg, received_ms, load, out)
         if self.alerting is not None:
             self._risks(out)
             self._alerts(out, received_ms)
@@ -290,36 +302,30 @@ class Pipeline:
         """Run the alert policy for every patient whose state changed in this batch."""
         alerting = self.alerting
         assert alerting is not None
-        scored = {s.snapshot.patient_id: s for s in out.scored}
-        for patient_id, record in out.touched.items():
-            states = record.alerts
-            inputs = out.inputs.get(patient_id, [])
-            item = scored.get(patient_id)
-            timeline = item.snapshot.timeline if item else None
-            results = [
-                alerting.on_treatments(
-                    states,
-                    patient_id,
-                    out.treatments.get(patient_id, ()),
-                    timeline,
-                    inputs,
-                    emit_ms,
-                )
-            ]
-            if item is not None:
-                results.append(
-                    alerting.on_scored(states, item.snapshot, item.risks, inputs, emit_ms)
-                )
-            elif record.state.newest_ms is not None and states:
-                results.append(alerting.on_tick(states, record.state.newest_ms, timeline, emit_ms))
-            for r in results:
-                out.alerts.extend(r.alerts)
-                out.audit.extend(r.audit)
-        for patient_id, command, ref in out.commands:
-            record = out.touched[patient_id]
-            r = alerting.on_command(record.alerts, command, None, [ref], emit_ms)
-            out.alerts.extend(r.alerts)
-            out.audit.extend(r.audit)
+        for patient_id, steps in out.steps.items():
+            states = out.touched[patient_id].alerts
+            for step in steps:
+                inputs = [step.ref]
+                item = step.scored
+                timeline = item.snapshot.timeline if item else None
+                results = []
+                if step.command is not None:
+                    results.append(alerting.on_command(states, step.command, None, inputs, emit_ms))
+                if step.treatments:
+                    results.append(
+                        alerting.on_treatments(
+                            states, patient_id, step.treatments, timeline, inputs, emit_ms
+                        )
+                    )
+                if item is not None:
+                    results.append(
+                        alerting.on_scored(states, item.snapshot, item.risks, inputs, emit_ms)
+                    )
+                elif step.at_ms is not None and step.command is None and states:
+                    results.append(alerting.on_tick(states, step.at_ms, timeline, emit_ms))
+                for r in results:
+                    out.alerts.extend(r.alerts)
+                    out.audit.extend(r.audit)
 
     def _command(
         self,
@@ -357,7 +363,7 @@ class Pipeline:
         record = self._record(patient, load, out)
         out.touched[patient] = record
         out.last_message[patient] = msg
-        out.commands.append((patient, command, msg.ref))
+        out.steps.setdefault(patient, []).append(Step(msg.ref, None, command=command))
         out.outcomes[("command", "accepted")] += 1
 
     def _record(
@@ -375,7 +381,6 @@ class Pipeline:
         received_ms: int,
         load: Callable[[str], PatientRecord | None],
         out: BatchResult,
-        arrived: dict[str, list[Event]],
     ) -> None:
         fmt = msg.fmt
         assert fmt != "command"  # commands go to _command
@@ -402,8 +407,9 @@ class Pipeline:
         # Accepted: the delivery id was recorded, so the record must be written back.
         out.touched[patient] = record
         out.last_message[patient] = msg
-        out.inputs.setdefault(patient, []).append(msg.ref)
-        applied = arrived.setdefault(patient, [])
+        step = Step(msg.ref, None)
+        out.steps.setdefault(patient, []).append(step)
+        applied: list[Event] = []
         for index, event in enumerate(ingest_record.events):
             out.events_in[(msg.fmt, _KIND[type(event)])] += 1
             newest = out.newest_event_ms.get(msg.fmt, 0)
@@ -430,27 +436,32 @@ class Pipeline:
             elif res.changed:
                 applied.append(event)
                 if isinstance(event, Treatment):
-                    out.treatments.setdefault(patient, []).append(event)
+                    step.treatments.append(event)
+        step.at_ms = record.state.newest_ms
+        step.scored = self._maybe_score(record, applied, out)
 
     def _maybe_score(
-        self, patient_id: str, record: PatientRecord, events: list[Event], out: BatchResult
-    ) -> None:
+        self, record: PatientRecord, events: list[Event], out: BatchResult
+    ) -> Scored | None:
+        """Score the patient after one message's ``events`` when the policy says so."""
         state = record.state
         if not events or state.newest_ms is None:
-            return
+            return None
         at_ms = state.newest_ms
         trigger = scoring_trigger(events)
         if not self.scoring.due(record.last_scored_ms, at_ms, trigger, record.unscored_since_ms):
             if record.last_scored_ms is None and record.unscored_since_ms is None:
                 record.unscored_since_ms = min(e.time_ms for e in events)
-            return
+            return None
         started = time.perf_counter()
         snap = take_snapshot(state, at_ms)
         assessment = score_snapshot(snap, self.rule_config)
         out.scoring_seconds.append(time.perf_counter() - started)
         record.last_scored_ms = at_ms
         record.unscored_since_ms = None
-        out.scored.append(Scored(snap, assessment))  # risks: see _risks, for the whole batch
+        scored = Scored(snap, assessment)  # risks: see _risks, for the whole batch at once
+        out.scored.append(scored)
+        return scored
 
 
 def _patient_key(key: bytes | None) -> str | None:
