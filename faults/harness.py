@@ -123,8 +123,6 @@ class Cluster:
             "EWS_TOPIC_PARTITIONS": "4",
             "EWS_STORE": "memory://",
             "EWS_SESSION_TIMEOUT_S": "6",
-            # One message per batch: the workers' batches are the oracle's (faults.oracle).
-            "EWS_BATCH_MAX_MESSAGES": "1",
             # Exact table recovery on Tansu (broker-notes.md, quirk 1).
             "EWS_PRODUCER_MAX_BATCH_SIZE": "1",
             "EWS_LOG_LEVEL": "INFO",

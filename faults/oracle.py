@@ -13,10 +13,9 @@ messages in send order, one message per batch, in this process and without fault
 uninterrupted reference run. Alert ids are deterministic (``alerts.ids``: a keyed hash of
 patient, risk, episode and transition number) and the policy runs on event time, so a worker
 that loses no input, no state update and no output publishes exactly the reference's
-transitions. The workers run with ``EWS_BATCH_MAX_MESSAGES=1`` so that their batches are the
-reference's: the pipeline scores each patient at most once per batch, so batch boundaries
-change which snapshots are scored and hence the transitions (measured: 373 transitions with
-one message per batch, 98 with 500 on the same 16 patients).
+transitions. The workers run with the service's own batching: the pipeline decides scoring
+and steps the alert policy message by message, so batch boundaries do not change the
+transitions (tests/streams/test_batch_independence.py).
 The baseline scenario (no fault) checks the oracle against a real worker.
 """
 

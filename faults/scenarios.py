@@ -132,6 +132,7 @@ def account(
     f = result.failures
     if result.missing:
         f.append(f"{result.missing} input offsets not accounted for")
+        result.notes.append("not accounted for: " + _ranges(refs - outputs.accounted, refs))
     if counted_at_least and counted < result.sent:
         f.append(f"metrics counted {counted:g} < {result.sent} inputs")
     if not counted_at_least and counted != result.sent:
@@ -151,6 +152,19 @@ def account(
     if outputs.pager_dead:
         f.append(f"pages dead-lettered: {dict(outputs.pager_dead)}")
     return result
+
+
+def _ranges(missing: set[Ref], sent: set[Ref]) -> str:
+    """``topic[p] a-b of c-d`` per partition: which offsets are missing out of those sent
+    (a stalled partition shows as one range at its end, a skipped one in the middle)."""
+    parts: list[str] = []
+    for topic, partition in sorted({(t, p) for t, p, _ in missing}):
+        gone = sorted(o for t, p, o in missing if (t, p) == (topic, partition))
+        all_ = sorted(o for t, p, o in sent if (t, p) == (topic, partition))
+        parts.append(
+            f"{topic}[{partition}] {len(gone)} in {gone[0]}-{gone[-1]} of {all_[0]}-{all_[-1]}"
+        )
+    return "; ".join(parts)
 
 
 def _finish(
