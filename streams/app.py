@@ -26,7 +26,7 @@ import models as models_package
 from alerts.audit import encode_audit
 from alerts.config import DEFAULT_POLICY
 from alerts.delivery import DeadLetterDelivery, RetrySettings
-from alerts.ledger import DeliveryLedger, DeliveryRecord, ledger_key
+from alerts.ledger import DeliveryLedger
 from alerts.pager import PagerSettings, PagerSink
 from alerts.record import decode_alert, encode_alert
 from contract.codemap import load_codemap
@@ -196,7 +196,12 @@ class Service:
             ledger = app.Table(
                 "pager-ledger", partitions=s.topic_partitions, key_type=bytes, value_type=bytes
             )
-            self.pager = _pager(s, _TableLedger(ledger), self._page_dead_letter, self._page_event)
+            self.pager = _pager(
+                s,
+                sinks.TableLedger(ledger, producer_of(app)),
+                self._page_dead_letter,
+                self._page_event,
+            )
             app.agent(self.alerts, name="pager")(self._pager_agent)
         # FHIR Bundles, the picture index and the signed webhook (streams/sinks.py); the
         # authenticated alert-picture route (streams/web.py).
@@ -417,26 +422,6 @@ class Service:
         )
         self.metrics.deadletters.labels("pager", record.reason).inc()
         self.deadletter.send_soon(key=letter.key.encode(), value=encode(record))
-
-
-class _TableLedger:
-    """The pager's delivery ledger in a changelogged Faust table (see ``_pager_agent``)."""
-
-    def __init__(self, table: Any) -> None:
-        self.table = table
-
-    async def get(self, sink: str, key: str) -> DeliveryRecord | None:
-        stored = self.table.get(ledger_key(sink, key).encode())
-        return msgspec.json.decode(stored, type=DeliveryRecord) if stored else None
-
-    async def put(self, record: DeliveryRecord) -> None:
-        # Called inside the pager agent's iteration, so Faust's current event is the alert
-        # being delivered and the write lands in that alert's partition.
-        self.table[ledger_key(record.sink, record.key).encode()] = msgspec.json.encode(record)
-        # Wait until the ledger record is on the broker: a worker killed after a delivery but
-        # before its next commit would otherwise leave a new owner of the partition no trace
-        # of the page, and it would page again. Pages are rare; one flush each is cheap.
-        await self.table.app.producer.flush()
 
 
 def load_models(directory: Path | None) -> ModelSet | None:
