@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     """Folder of deployed ONNX models and their manifests; unset: the models shipped in
     models/artifacts. A folder without manifests means rules only. A bad model refuses to
     load, and the worker does not start with it."""
+    stall_timeout_s: float = Field(default=60.0, ge=0)
+    """An input partition holding unprocessed messages whose committed offset does not move
+    for this long makes the worker not ready and stop, so a restart reads it (0: never)."""
     model_reload_s: float = Field(default=30.0, gt=0)
     """How often the worker looks for new model versions (hot reload, no restart)."""
 

@@ -1,4 +1,7 @@
-"""Detects an input log that went backwards under the worker, which Faust would ignore silently.
+"""Watches the input partitions for the two ways a worker can stop silently.
+
+**Rewinds.** Detects an input log that went backwards under the worker, which Faust would
+ignore silently.
 
 When a partition's log restarts below what the worker has read (a broker that lost its data,
 Tansu restarting with in-memory storage; a topic deleted and re-created; an unclean leader
@@ -35,13 +38,17 @@ class RewindWatch:
         positions: Mapping[TopicPartition, int | None],
         read_offsets: Mapping[TopicPartition, int | None],
         highwaters: Mapping[TopicPartition, int | None] | None = None,
+        committed: Mapping[TopicPartition, int | None] | None = None,
+        log_ends: Mapping[TopicPartition, int | None] | None = None,
     ) -> list[TopicPartition]:
         """Partitions whose log went back (confirmed at this check), in sorted order.
 
-        Two signs, each confirmed by the next check: the fetch position below Faust's read
-        offset with the read offset unchanged (Faust is dropping the new log's messages), or
-        the position beyond the log's end (``highwaters``, from fetch responses) without
-        moving (the consumer waits past the end of a log that restarted shorter).
+        Three signs, each confirmed by the next check: the fetch position below Faust's read
+        offset with the read offset unchanged (Faust is dropping the new log's messages); the
+        position beyond the log's end (``highwaters``, from fetch responses) without moving
+        (the consumer waits past the end of a log that restarted shorter); or the log's end
+        (``log_ends``, asked of the broker) below the offset the worker committed
+        (``committed``): a log never shrinks below a commit unless it was lost.
         """
         suspect: dict[TopicPartition, tuple[str, int]] = {}
         confirmed: list[TopicPartition] = []
@@ -50,10 +57,14 @@ class RewindWatch:
                 continue
             read = read_offsets.get(tp)
             end = (highwaters or {}).get(tp)
+            done = (committed or {}).get(tp)
+            log_end = (log_ends or {}).get(tp)
             if read is not None and position < read:
                 sign = ("behind", read)
             elif end is not None and position > end:
                 sign = ("beyond", position)
+            elif done is not None and log_end is not None and log_end < done:
+                sign = ("truncated", done)
             else:
                 continue
             if self._suspect.get(tp) == sign:
@@ -61,6 +72,53 @@ class RewindWatch:
             suspect[tp] = sign
         self._suspect = suspect
         return sorted(confirmed)
+
+    def sign(self, tp: TopicPartition) -> str:
+        """How a reported partition went back: ``behind``, ``beyond`` or ``truncated``, with
+        the offset behind that sign (for the log line)."""
+        kind, offset = self._suspect[tp]
+        return f"{kind} {offset}"
+
+
+class ProgressWatch:
+    """Input partitions with messages waiting and no progress for ``stall_ms`` (pure: no
+    Kafka here; the caller gives the times and offsets)."""
+
+    def __init__(self, stall_ms: int) -> None:
+        self.stall_ms = stall_ms
+        self._waiting: dict[TopicPartition, tuple[int | None, int]] = {}
+        """Partition -> (committed offset when first seen waiting, since when)."""
+
+    def reset(self) -> None:
+        """Forget what was seen (a rebalance or a table recovery is not a stall)."""
+        self._waiting.clear()
+
+    def check(
+        self,
+        now_ms: int,
+        committed: Mapping[TopicPartition, int | None],
+        ends: Mapping[TopicPartition, int | None],
+    ) -> list[TopicPartition]:
+        """Partitions stalled at ``now_ms``, in sorted order.
+
+        ``committed``: the group's committed offset (the next message to process; ``None``
+        before the first commit); ``ends``: the log end offsets. A partition waits while its
+        end is beyond its committed offset; it has stalled once it has waited ``stall_ms``
+        with the committed offset unchanged.
+        """
+        waiting: dict[TopicPartition, tuple[int | None, int]] = {}
+        stalled: list[TopicPartition] = []
+        for tp, end in ends.items():
+            done = committed.get(tp)
+            if end is None or end <= (done or 0):
+                continue
+            seen = self._waiting.get(tp)
+            since = seen[1] if seen is not None and seen[0] == done else now_ms
+            waiting[tp] = (done, since)
+            if now_ms - since >= self.stall_ms:
+                stalled.append(tp)
+        self._waiting = waiting
+        return sorted(stalled)
 
 
 async def input_positions(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.watchdog import RewindWatch
+from streams.watchdog import ProgressWatch, RewindWatch
 
 TP = ("ews.in.json", 3)
 
@@ -50,3 +50,74 @@ def test_at_the_end_of_the_log_is_normal() -> None:
     watch = RewindWatch()
     for end in (500, 500, 530):
         assert watch.check({TP: 500}, {TP: 499}, {TP: end}) == []
+
+
+# --- ProgressWatch: messages waiting, committed offset not moving ----------------------------
+
+STALL_MS = 60_000
+
+
+def test_a_partition_whose_committed_offset_moves_never_stalls() -> None:
+    watch = ProgressWatch(STALL_MS)
+    for i in range(10):
+        assert watch.check(i * 30_000, {TP: 100 + i}, {TP: 1_000}) == []
+
+
+def test_waiting_with_the_same_committed_offset_stalls_at_the_limit_not_before() -> None:
+    watch = ProgressWatch(STALL_MS)
+    assert watch.check(0, {TP: 100}, {TP: 1_000}) == []
+    assert watch.check(STALL_MS - 1, {TP: 100}, {TP: 1_001}) == []
+    assert watch.check(STALL_MS, {TP: 100}, {TP: 1_002}) == [TP]
+
+
+def test_an_idle_partition_with_everything_committed_is_not_stalled() -> None:
+    watch = ProgressWatch(STALL_MS)
+    for i in range(5):
+        assert watch.check(i * STALL_MS, {TP: 1_000}, {TP: 1_000}) == []
+
+
+def test_one_message_waiting_is_enough() -> None:
+    watch = ProgressWatch(STALL_MS)
+    assert watch.check(0, {TP: 999}, {TP: 1_000}) == []
+    assert watch.check(STALL_MS, {TP: 999}, {TP: 1_000}) == [TP]
+
+
+def test_nothing_ever_committed_counts_from_offset_zero() -> None:
+    watch = ProgressWatch(STALL_MS)
+    assert watch.check(0, {TP: None}, {TP: 0}) == []
+    assert watch.check(0, {TP: None}, {TP: 3}) == []
+    assert watch.check(STALL_MS, {TP: None}, {TP: 3}) == [TP]
+
+
+def test_progress_or_catching_up_restarts_the_clock() -> None:
+    watch = ProgressWatch(STALL_MS)
+    assert watch.check(0, {TP: 100}, {TP: 200}) == []
+    assert watch.check(50_000, {TP: 150}, {TP: 200}) == []  # moved: a new wait starts here
+    assert watch.check(100_000, {TP: 150}, {TP: 200}) == []
+    assert watch.check(110_000, {TP: 150}, {TP: 200}) == [TP]
+    assert watch.check(120_000, {TP: 200}, {TP: 200}) == []  # caught up
+    assert watch.check(200_000, {TP: 200}, {TP: 201}) == []
+
+
+def test_reset_forgets_the_wait_and_unknown_ends_are_skipped() -> None:
+    watch = ProgressWatch(STALL_MS)
+    assert watch.check(0, {TP: 100}, {TP: 200, ("t", 0): None}) == []
+    watch.reset()  # a rebalance: the clock starts again
+    assert watch.check(STALL_MS, {TP: 100}, {TP: 200}) == []
+    assert watch.check(2 * STALL_MS, {TP: 100}, {TP: 200}) == [TP]
+
+
+def test_a_log_end_below_the_committed_offset_is_a_lost_log_once_confirmed() -> None:
+    # Tansu restarted with its data lost: the topic is new, 40 messages long, and the
+    # worker had committed up to 500.
+    watch = RewindWatch()
+    args = ({TP: 500}, {TP: 499}, {TP: 500})
+    assert watch.check(*args, committed={TP: 500}, log_ends={TP: 40}) == []
+    assert watch.check(*args, committed={TP: 500}, log_ends={TP: 41}) == [TP]
+    assert watch.sign(TP) == "truncated 500"
+
+
+def test_a_log_end_at_or_beyond_the_committed_offset_is_normal() -> None:
+    watch = RewindWatch()
+    for end in (500, 501, 900):
+        assert watch.check({TP: 500}, {TP: 499}, {TP: end}, {TP: 500}, {TP: end}) == []
