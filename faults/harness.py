@@ -127,6 +127,8 @@ class Cluster:
             "EWS_PRODUCER_MAX_BATCH_SIZE": "1",
             "EWS_LOG_LEVEL": "INFO",
             "EWS_MODEL_RELOAD_S": "3600",
+            # A stalled worker stops well within the scenarios' waits (production: 60 s).
+            "EWS_STALL_TIMEOUT_S": "20",
         }
         if self.pager is not None:
             self.env["EWS_PAGER_URL"] = self.pager.url
@@ -137,6 +139,14 @@ class Cluster:
         self.workers: list[WorkerProcess] = []
         self.counted: dict[int, float] = {}
         """Worker index -> its last ``ews_ingest_messages_total`` scrape."""
+        self.restarts: list[str] = []
+        """Workers that exited by themselves and were restarted (:meth:`supervise`)."""
+        self._volume: dict[int, int] = {}
+        """Worker index -> data directory number (a restarted pod keeps its volume)."""
+        self._ended: set[int] = set()
+        """Indexes of workers the harness killed or replaced (not to be restarted)."""
+        self._closing = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -145,15 +155,37 @@ class Cluster:
     def topic(self, logical: str) -> str:
         return self.settings.topic(logical)
 
-    def start_worker(self, *, wait: bool = True, timeout_s: float = 90.0) -> WorkerProcess:
-        """Start a worker with its own data directory (each pod has its own volume)."""
+    def start_worker(
+        self, *, wait: bool = True, timeout_s: float = 90.0, volume: int | None = None
+    ) -> WorkerProcess:
+        """Start a worker with its own data directory (each pod has its own volume;
+        ``volume``: reuse that worker's, as a restarted pod does)."""
         n = len(self.workers)
-        env = {**self.env, "EWS_DATA_DIR": str(self.work / f"data-{n}")}
+        data = n if volume is None else volume
+        env = {**self.env, "EWS_DATA_DIR": str(self.work / f"data-{data}")}
         worker = WorkerProcess(env, log_path=self.work / f"worker-{n}.log").start()
+        self._volume[n] = data
         self.workers.append(worker)
         if wait:
             worker.wait_ready(timeout_s=timeout_s)
         return worker
+
+    def supervise(self) -> None:
+        """From now on, restart any worker that exits by itself, as Kubernetes restarts a
+        pod (same data directory), and note it in :attr:`restarts`. A worker stops itself on
+        purpose when its input watch finds a stall or a lost log (streams/watchdog.py)."""
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+        self._supervisor.start()
+
+    def _supervise(self) -> None:
+        while not self._closing.wait(0.5):
+            for n, worker in enumerate(list(self.workers)):
+                if n in self._ended or worker.alive or worker.proc is None:
+                    continue
+                self._ended.add(n)
+                code = worker.proc.returncode
+                self.restarts.append(f"worker-{n} exited with code {code}: restarted")
+                self.start_worker(wait=False, volume=self._volume[n])
 
     def scrape(self, worker: WorkerProcess) -> float | None:
         """The worker's ``ews_ingest_messages_total`` now (kept as its last count)."""
@@ -166,6 +198,7 @@ class Cluster:
 
     def kill(self, worker: WorkerProcess) -> None:
         """SIGKILL a worker's process group right after scraping its counter."""
+        self._ended.add(self.workers.index(worker))
         self.scrape(worker)
         worker.kill()
 
@@ -177,6 +210,9 @@ class Cluster:
         return sum(self.counted.values())
 
     def close(self) -> None:
+        self._closing.set()
+        if self._supervisor is not None:
+            self._supervisor.join(5)
         for w in self.workers:
             with contextlib.suppress(Exception):
                 w.stop(timeout_s=15)

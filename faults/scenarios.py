@@ -187,6 +187,9 @@ def _finish(
     wait_pages(cluster.pager, reference.paging, pages_timeout_s)
     pages = Counter(cluster.pager.keys())
     outputs = read_outputs(cluster.bootstrap, cluster.settings, set(sent), 5)  # pager DLQ too
+    if cluster.restarts:
+        result.notes.append("supervisor: " + "; ".join(cluster.restarts))
+    result.detail["restarts"] = len(cluster.restarts)
     return account(
         result,
         sent,
@@ -239,8 +242,10 @@ def worker_kill(work: Path, profile: Profile) -> Result:
         if done >= len(messages):
             result.failures.append("the worker finished before it was killed")
         cluster.start_worker()
+        cluster.supervise()
         out = _finish(result, cluster, feed, messages, profile, counted_at_least=True)
-        killed, restarted = cluster.counted.get(0, 0.0), cluster.counted.get(1, 0.0)
+        killed = cluster.counted.get(0, 0.0)
+        restarted = sum(v for n, v in cluster.counted.items() if n >= 1)
         out.notes.append(
             f"killed worker counted {killed:g} (scraped just before the SIGKILL), the restarted "
             f"one {restarted:g}: {killed + restarted - out.sent:g} redelivered "
@@ -277,6 +282,7 @@ def rebalance(work: Path, profile: Profile) -> Result:
         feed.paced(messages, 0)
         done = _accounted_at_least(cluster, feed, len(messages) // 3, profile.wait_s)
         cluster.kill(first)
+        cluster.supervise()
         before = cluster.scrape(survivor) or 0.0
         killed_count = cluster.counted.get(0, 0.0)
         result = Result(
@@ -285,11 +291,11 @@ def rebalance(work: Path, profile: Profile) -> Result:
             "(the survivor takes its partitions)",
         )
         out = _finish(result, cluster, feed, messages, profile, counted_at_least=True)
-        after = cluster.counted.get(1, 0.0)
+        after = sum(v for n, v in cluster.counted.items() if n >= 1)
         out.detail.update(killed_counted=killed_count, survivor_before=before, survivor=after)
         if killed_count == 0:
             out.failures.append("the killed worker had processed nothing: no takeover tested")
-        if not survivor.alive:
+        if not survivor.alive and not cluster.restarts:
             out.failures.append("the surviving worker died")
         out.notes.append(
             f"killed worker counted {killed_count:g}; survivor {before:g} at the kill, "
@@ -310,9 +316,18 @@ def broker_restart(work: Path, profile: Profile) -> Result:
     Tansu here keeps everything in memory (broker-notes.md, quirk 6), so the restarted
     broker has lost every topic, offset, changelog and group: harsher than a Kafka broker
     restart, which keeps its log. The producers re-create the topics (as an integration
-    engine's deployment would) and send the second half of the cohort. Pass: the worker
-    processes it, or fails loudly (exits, or ``/ready`` 503) and a supervisor's restart of
-    the worker then processes it. Fail: alive, ready and not processing (a silent stop).
+    engine's deployment would) and send the second half of the cohort. Pass: ``/ready`` is
+    not 200 while the broker is down, and the worker either processes the second half by
+    itself or fails loudly (exits, or ``/ready`` 503) and a supervisor's restart processes
+    it. Fail: alive, ready and not processing (a silent stop).
+
+    The oracle has two epochs. Before the restart: the reference of the first half. After:
+    a worker that kept running keeps its state, so the continuous reference minus the first
+    half; a worker that restarted starts from nothing (its state went with the broker), so
+    the reference of a fresh pipeline over the second half. Transitions and pages are
+    compared per epoch (alert ids can repeat across epochs when state was lost: the same
+    patient, risk and episode number paged again, which is what a clinician should get
+    after the system lost its memory).
     """
     result = Result("broker_restart", "")
     cluster = Cluster(work)
@@ -324,8 +339,11 @@ def broker_restart(work: Path, profile: Profile) -> Result:
         feed.paced(messages[:half], 0)
         sent1 = feed.settle()
         out1 = read_outputs(cluster.bootstrap, cluster.settings, set(sent1), profile.wait_s)
-        reference = reference_run(cluster.settings, messages)
-        alerts1 = read_alerts(cluster.bootstrap, cluster.settings, set(), timeout_s=20)
+        ref1 = reference_run(cluster.settings, messages[:half])
+        alerts1 = read_alerts(cluster.bootstrap, cluster.settings, set(ref1.transitions))
+        assert cluster.pager is not None
+        wait_pages(cluster.pager, ref1.paging, 60)
+        pages1 = Counter(cluster.pager.keys())
         counted1 = cluster.scrape(worker) or 0.0
         feed.close()
 
@@ -350,19 +368,30 @@ def broker_restart(work: Path, profile: Profile) -> Result:
         elif not recovered:
             how = "SILENT STOP: alive, /ready 200, inputs not processed"
             result.failures.append(how)
+        if all(s == 200 for s, _ in down_ready):
+            result.failures.append("/ready answered 200 throughout the broker outage")
         result.injected = (
             f"Tansu stopped after {len(sent1)} inputs, down {profile.broker_down_s:g} s, "
             "restarted on the same port (memory storage: all topics lost); "
             f"{len(sent2)} inputs sent after"
         )
+        if how == "recovered by itself":
+            continuous = reference_run(cluster.settings, messages).transitions
+            ref2 = Reference({k: a for k, a in continuous.items() if k not in ref1.transitions})
+        else:
+            ref2 = reference_run(cluster.settings, messages[half:])
         stalled = bool(result.failures)  # no use waiting long for what will not come
         alerts2 = read_alerts(
-            cluster.bootstrap, cluster.settings, set(), timeout_s=10 if stalled else 30
+            cluster.bootstrap,
+            cluster.settings,
+            set(ref2.transitions),
+            timeout_s=10 if stalled else 30,
         )
-        assert cluster.pager is not None
-        wait_pages(cluster.pager, reference.paging, 5 if stalled else 60)
+        wait_pages(cluster.pager, ref1.paging | ref2.paging, 5 if stalled else 60)
+        pages2 = Counter(cluster.pager.keys()) - pages1
         counted2 = cluster.scrape_all()
-        # Two epochs of offsets: the restarted broker numbers its partitions from 0 again.
+        # Two epochs of offsets, alert ids and pages: the restarted broker numbers its
+        # partitions from 0 again, and a worker that lost its state numbers episodes again.
         sent = {(f"1:{t}", p, o): m for (t, p, o), m in sent1.items()}
         sent |= {(f"2:{t}", p, o): m for (t, p, o), m in sent2.items()}
         outputs = Outputs()
@@ -373,6 +402,15 @@ def broker_restart(work: Path, profile: Profile) -> Result:
             (f"2:{t}", p, o): r for (t, p, o), r in out2.dead.items()
         }
         outputs.pager_dead = out1.pager_dead + out2.pager_dead
+        reference = Reference(
+            {f"1:{k}": a for k, a in ref1.transitions.items()}
+            | {f"2:{k}": a for k, a in ref2.transitions.items()}
+        )
+        observed = {f"1:{k}" for k in alerts1} | {f"2:{k}" for k in alerts2}
+        pages: Counter[str | None] = Counter()
+        for epoch, counts in (("1", pages1), ("2", pages2)):
+            for key, n in counts.items():
+                pages[f"{epoch}:{key}" if key else None] += n
         # The first worker's counter covers both epochs if it survived.
         counted = counted2 if worker.alive else counted1 + counted2
         account(
@@ -381,8 +419,8 @@ def broker_restart(work: Path, profile: Profile) -> Result:
             outputs,
             counted,
             reference,
-            set(alerts1) | set(alerts2),
-            Counter(cluster.pager.keys()),
+            observed,
+            pages,
             counted_at_least=not worker.alive,
         )
         result.notes.append(f"worker {how}")
