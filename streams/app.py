@@ -268,6 +268,7 @@ class Service:
                 input_positions(consumer, self._input_topics), WATCH_INTERVAL_S
             )
             ends = await asyncio.wait_for(consumer.highwaters(*tps), WATCH_INTERVAL_S)
+            on_broker = await asyncio.wait_for(consumer.committed_offsets(tps), WATCH_INTERVAL_S)
         except Exception as exc:  # the broker is unreachable or failing: say so, retry
             if self._watch_reason != "broker":
                 log.error("input log ends unavailable, not ready until the broker answers: %r", exc)
@@ -283,7 +284,14 @@ class Service:
             key = (tp.topic, tp.partition)
             known = [e for e in (ends.get(tp), seen_ends.get(key)) if e is not None]
             log_ends[key] = max(known) if known else None
-        went_back = self._rewinds.check(positions, reads, seen_ends, committed, log_ends)
+        went_back = self._rewinds.check(
+            positions,
+            reads,
+            seen_ends,
+            committed,
+            log_ends,
+            {(tp.topic, tp.partition): offset for tp, offset in on_broker.items()},
+        )
         if went_back:
             where = ", ".join(f"{t}[{p}] {self._rewinds.sign((t, p))}" for t, p in went_back)
             log.critical(

@@ -8,7 +8,7 @@ comes from ``EWS_FETCH_MAX_WAIT_MS`` via the app attribute ``ews_fetch_max_wait_
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -17,7 +17,20 @@ SCHEME = "ewskafka"
 
 
 class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """Consumer thread that applies the app's fetch wait to the worker consumer."""
+    """Consumer thread that applies the app's fetch wait to the worker consumer, and can
+    ask the broker for the group's committed offsets (the input watch, streams/app.py)."""
+
+    async def committed_offsets(self, partitions: list[Any]) -> dict[Any, int | None]:
+        """The group's committed offsets on the broker (``None``: none committed)."""
+        return dict(await self.call_thread(self._committed_offsets, partitions))
+
+    async def _committed_offsets(self, partitions: list[Any]) -> dict[Any, int | None]:
+        coordinator = self._ensure_consumer()._coordinator
+        found = await coordinator.fetch_committed_offsets(partitions)
+        out: dict[Any, int | None] = dict.fromkeys(partitions)
+        for tp, meta in found.items():
+            out[tp] = meta.offset if meta is not None and meta.offset >= 0 else None
+        return out
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
@@ -33,6 +46,11 @@ class TunedConsumer(faust_aiokafka.Consumer):
 
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def committed_offsets(self, partitions: list[Any]) -> dict[Any, int | None]:
+        """The group's committed offsets of ``partitions`` as the broker has them."""
+        thread = cast(TunedConsumerThread, self._thread)
+        return await thread.committed_offsets(partitions)
 
 
 class CheckedProducer(faust_aiokafka.Producer):

@@ -40,6 +40,7 @@ class RewindWatch:
         highwaters: Mapping[TopicPartition, int | None] | None = None,
         committed: Mapping[TopicPartition, int | None] | None = None,
         log_ends: Mapping[TopicPartition, int | None] | None = None,
+        broker_committed: Mapping[TopicPartition, int | None] | None = None,
     ) -> list[TopicPartition]:
         """Partitions whose log went back (confirmed at this check), in sorted order.
 
@@ -48,7 +49,10 @@ class RewindWatch:
         position beyond the log's end (``highwaters``, from fetch responses) without moving
         (the consumer waits past the end of a log that restarted shorter); or the log's end
         (``log_ends``, asked of the broker) below the offset the worker committed
-        (``committed``): a log never shrinks below a commit unless it was lost.
+        (``committed``): a log never shrinks below a commit unless it was lost; or no
+        committed offset on the broker (``broker_committed``) for a partition the worker
+        has committed: the broker lost the group's offsets, and with them, as a rule, the
+        logs (a Kafka group's offsets do not expire while it has members).
         """
         suspect: dict[TopicPartition, tuple[str, int]] = {}
         confirmed: list[TopicPartition] = []
@@ -65,6 +69,10 @@ class RewindWatch:
                 sign = ("beyond", position)
             elif done is not None and log_end is not None and log_end < done:
                 sign = ("truncated", done)
+            elif done and broker_committed is not None and tp in broker_committed:
+                if broker_committed[tp] is not None:
+                    continue
+                sign = ("offsets_lost", done)
             else:
                 continue
             if self._suspect.get(tp) == sign:
@@ -74,8 +82,8 @@ class RewindWatch:
         return sorted(confirmed)
 
     def sign(self, tp: TopicPartition) -> str:
-        """How a reported partition went back: ``behind``, ``beyond`` or ``truncated``, with
-        the offset behind that sign (for the log line)."""
+        """How a reported partition went back (``behind``, ``beyond``, ``truncated`` or
+        ``offsets_lost``), with the offset behind that sign (for the log line)."""
         kind, offset = self._suspect[tp]
         return f"{kind} {offset}"
 

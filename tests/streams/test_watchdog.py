@@ -121,3 +121,21 @@ def test_a_log_end_at_or_beyond_the_committed_offset_is_normal() -> None:
     watch = RewindWatch()
     for end in (500, 501, 900):
         assert watch.check({TP: 500}, {TP: 499}, {TP: end}, {TP: 500}, {TP: end}) == []
+
+
+def test_committed_offsets_gone_from_the_broker_mean_it_lost_its_state() -> None:
+    # The worker committed 500; the broker, restarted without its data, has no offsets for
+    # the group, while the new log happens to be longer than 500 already.
+    watch = RewindWatch()
+    args = ({TP: 500}, {TP: 499}, {TP: 900}, {TP: 500}, {TP: 900})
+    assert watch.check(*args, broker_committed={TP: None}) == []
+    assert watch.check(*args, broker_committed={TP: None}) == [TP]
+    assert watch.sign(TP) == "offsets_lost 500"
+
+
+def test_offsets_on_the_broker_or_nothing_committed_yet_are_normal() -> None:
+    watch = RewindWatch()
+    for _ in range(3):
+        assert watch.check({TP: 500}, {TP: 499}, {TP: 900}, {TP: 500}, {TP: 900}, {TP: 500}) == []
+        # A worker that never committed (a fresh group) has nothing the broker could lose.
+        assert watch.check({TP: 5}, {TP: 4}, {TP: 9}, {TP: None}, {TP: 9}, {TP: None}) == []
