@@ -28,7 +28,7 @@ from ews.settings import Settings
 from faults.oracle import Message
 from load_tests.accounting import metric_total
 from streams.broker import EmbeddedBroker, free_port
-from streams.process import WorkerProcess, read_topics
+from streams.process import Supervisor, WorkerProcess, read_topics
 from streams.publish import ensure_topics
 from streams.topics import ALERTS, CANONICAL, DEADLETTER
 
@@ -139,14 +139,9 @@ class Cluster:
         self.workers: list[WorkerProcess] = []
         self.counted: dict[int, float] = {}
         """Worker index -> its last ``ews_ingest_messages_total`` scrape."""
-        self.restarts: list[str] = []
-        """Workers that exited by themselves and were restarted (:meth:`supervise`)."""
         self._volume: dict[int, int] = {}
         """Worker index -> data directory number (a restarted pod keeps its volume)."""
-        self._ended: set[int] = set()
-        """Indexes of workers the harness killed or replaced (not to be restarted)."""
-        self._closing = threading.Event()
-        self._supervisor: threading.Thread | None = None
+        self._supervisor: Supervisor | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -172,20 +167,17 @@ class Cluster:
 
     def supervise(self) -> None:
         """From now on, restart any worker that exits by itself, as Kubernetes restarts a
-        pod (same data directory), and note it in :attr:`restarts`. A worker stops itself on
-        purpose when its input watch finds a stall or a lost log (streams/watchdog.py)."""
-        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
-        self._supervisor.start()
+        pod (same data directory); :attr:`restarts` lists them."""
 
-    def _supervise(self) -> None:
-        while not self._closing.wait(0.5):
-            for n, worker in enumerate(list(self.workers)):
-                if n in self._ended or worker.alive or worker.proc is None:
-                    continue
-                self._ended.add(n)
-                code = worker.proc.returncode
-                self.restarts.append(f"worker-{n} exited with code {code}: restarted")
-                self.start_worker(wait=False, volume=self._volume[n])
+        def restart(worker: WorkerProcess) -> WorkerProcess:
+            return self.start_worker(wait=False, volume=self._volume[self.workers.index(worker)])
+
+        self._supervisor = Supervisor(restart).start(self.workers)
+
+    @property
+    def restarts(self) -> list[str]:
+        """Workers that exited by themselves and were restarted (:meth:`supervise`)."""
+        return self._supervisor.restarts if self._supervisor is not None else []
 
     def scrape(self, worker: WorkerProcess) -> float | None:
         """The worker's ``ews_ingest_messages_total`` now (kept as its last count)."""
@@ -198,7 +190,8 @@ class Cluster:
 
     def kill(self, worker: WorkerProcess) -> None:
         """SIGKILL a worker's process group right after scraping its counter."""
-        self._ended.add(self.workers.index(worker))
+        if self._supervisor is not None:
+            self._supervisor.forget(worker)
         self.scrape(worker)
         worker.kill()
 
@@ -210,9 +203,8 @@ class Cluster:
         return sum(self.counted.values())
 
     def close(self) -> None:
-        self._closing.set()
         if self._supervisor is not None:
-            self._supervisor.join(5)
+            self._supervisor.stop()
         for w in self.workers:
             with contextlib.suppress(Exception):
                 w.stop(timeout_s=15)

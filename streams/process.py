@@ -13,9 +13,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from kafka import KafkaConsumer
@@ -101,6 +102,57 @@ class WorkerProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+class Supervisor:
+    """Restarts worker processes that exit by themselves, as Kubernetes restarts a pod.
+
+    A worker stops itself on purpose when its input watch finds a stall or a lost log
+    (streams/watchdog.py); tests and fault scenarios that expect such a stop need someone to
+    start it again. ``restart(worker)`` starts the replacement (with the same data directory,
+    as a restarted pod keeps its volume); workers the caller killed on purpose are
+    :meth:`forget`-ten first.
+    """
+
+    def __init__(self, restart: Callable[[WorkerProcess], WorkerProcess]) -> None:
+        self._restart = restart
+        self._watched: list[WorkerProcess] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.restarts: list[str] = []
+        """One line per restart: which worker (by log file name), with what exit code."""
+
+    def watch(self, worker: WorkerProcess) -> None:
+        self._watched.append(worker)
+
+    def forget(self, worker: WorkerProcess) -> None:
+        """Stop watching ``worker`` (it is about to be killed or stopped on purpose)."""
+        if worker in self._watched:
+            self._watched.remove(worker)
+
+    def start(self, workers: Iterable[WorkerProcess] = ()) -> Supervisor:
+        """Watch the live ones of ``workers`` and start watching in a thread."""
+        for worker in workers:
+            if worker.alive:
+                self.watch(worker)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            for worker in list(self._watched):
+                if worker.alive or worker.proc is None:
+                    continue
+                self.forget(worker)
+                name = worker.log_path.name if worker.log_path else "worker"
+                self.restarts.append(f"{name} exited with code {worker.proc.returncode}")
+                self.watch(self._restart(worker))
 
 
 def read_topics(

@@ -11,7 +11,7 @@ import pytest
 
 from ews.settings import Settings
 from streams.broker import EmbeddedBroker
-from streams.process import WorkerProcess
+from streams.process import Supervisor, WorkerProcess
 from streams.publish import ensure_topics
 
 _ids = itertools.count()
@@ -48,19 +48,20 @@ class Deployment:
         )
         ensure_topics(self.settings)
         self.workers: list[WorkerProcess] = []
+        self.supervisor: Supervisor | None = None
 
     def topic(self, name: str) -> str:
         return self.settings.topic(name)
 
-    def start_worker_unready(self) -> WorkerProcess:
+    def start_worker_unready(self, data_dir: str | None = None) -> WorkerProcess:
         """Start a worker without waiting for it to be ready.
 
         Each worker gets its own data directory, as each pod has its own volume: two
-        RocksDB stores must not share one.
+        RocksDB stores must not share one (``data_dir``: a restarted pod's own).
         """
         n = len(self.workers)
         log = self.tmp / f"worker-{n}.log"
-        env = {**self.env, "EWS_DATA_DIR": str(self.tmp / f"data-{n}")}
+        env = {**self.env, "EWS_DATA_DIR": data_dir or str(self.tmp / f"data-{n}")}
         worker = WorkerProcess(env, log_path=log).start()
         self.workers.append(worker)
         return worker
@@ -70,7 +71,19 @@ class Deployment:
         worker.wait_ready(timeout_s=90)
         return worker
 
+    def supervise(self) -> Supervisor:
+        """Restart live workers that later exit by themselves (streams.process.Supervisor),
+        each with its own data directory, as Kubernetes restarts a pod."""
+
+        def restart(worker: WorkerProcess) -> WorkerProcess:
+            return self.start_worker_unready(worker.env["EWS_DATA_DIR"])
+
+        self.supervisor = Supervisor(restart).start(self.workers)
+        return self.supervisor
+
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
         for worker in self.workers:
             worker.stop()
 

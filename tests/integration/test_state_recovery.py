@@ -113,6 +113,8 @@ def recovery_deployment(broker, tmp_path, request):  # type: ignore[no-untyped-d
         EWS_PRODUCER_MAX_BATCH_SIZE="1",
         EWS_BATCH_MAX_MESSAGES="50",
         EWS_STORE=request.param,
+        # A worker that stalls stops itself (streams/watchdog.py) and is restarted below.
+        EWS_STALL_TIMEOUT_S="20",
     )
     try:
         yield dep
@@ -120,14 +122,6 @@ def recovery_deployment(broker, tmp_path, request):  # type: ignore[no-untyped-d
         dep.stop()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug (issue #10, docs/reliability.md): in about 1 run in 3 on this machine, "
-    "after the kill and the rebalance Faust logs 'exception performing seek when flow not "
-    "active' and the restarted worker, ready, processes nothing more; the state check below "
-    "passes whenever all inputs get processed. The fault scenarios worker_kill and rebalance "
-    "(strict) cover kill and takeover accounting.",
-)
 def test_sigkill_restart_and_takeover_end_in_the_uninterrupted_state(
     recovery_deployment: Deployment,
 ) -> None:
@@ -147,7 +141,13 @@ def test_sigkill_restart_and_takeover_end_in_the_uninterrupted_state(
 
     dep.start_worker()  # the restarted worker
     dep.start_worker()  # and a second one that takes over partitions
+    # As Kubernetes would: restart a worker that exits by itself. In about 1 run in 3 on
+    # this machine a worker went idle after this rebalance (docs/reliability.md, finding
+    # 1b); its input watch now stops it and the restart reads what it left.
+    supervisor = dep.supervise()
     assert _processed_inputs(dep, total=len(messages), timeout_s=240) >= len(messages)
+    if supervisor.restarts:
+        print("restarted:", supervisor.restarts)
     time.sleep(2)  # let the last changelog writes land
     dep.stop()
 
