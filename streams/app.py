@@ -397,6 +397,15 @@ class Service:
         for patient_id in result.loaded.keys() - result.touched.keys():
             self.records.discard(patient_id.encode())  # read, maybe changed, not written
         bulk = self.bulk
+        self._publish(result)
+        if result.alerts or result.audit:
+            # Effects before the state that records them: the alert transitions (and their
+            # audit, FHIR and index records) are on the broker before the patient records
+            # that say they happened. A worker killed in between leaves the state unwritten,
+            # so its successor makes the same transitions again (same alert ids: consumers
+            # and the delivery ledgers take them once). The other order lost transitions: the
+            # successor found the new state, took the inputs as duplicates, and made none.
+            await bulk.send()
         changelog = self.patients.changelog_topic.get_topic_name()
         for patient_id, record in result.touched.items():
             # The state goes to the changelog partition of this patient's own message (as a
@@ -409,7 +418,6 @@ class Service:
                 self.patients.data[key] = value
             self.records.stored(key, value, record)
             bulk.add(changelog, key, value, partition=last.message.partition)
-        self._publish(result)
         await bulk.send()  # on the broker before the agent acknowledges the inputs
         return result
 
@@ -425,10 +433,11 @@ class Service:
         return self.records.load(key, self.patients.get(key))
 
     def _publish(self, result: BatchResult) -> None:
+        """Queue the batch's outputs on the bulk sender (streams/bulk.py): canonical records,
+        dead letters, alert transitions, audit records, assessments, FHIR Bundles and the
+        picture index. They are on the broker before the batch's inputs are acknowledged
+        (at least once), the alerts before the state (``process_batch``)."""
         self.metrics.record_batch(result)
-        # Canonical records and dead letters (one per input message at most) go in bulk
-        # (streams/bulk.py); the rarer alert and audit records are buffered by Faust's
-        # send_soon. Faust flushes both before it commits input offsets (at-least-once).
         bulk = self.bulk
         if self.settings.publish_canonical:
             topic = self.canonical.get_topic_name()
@@ -440,16 +449,18 @@ class Service:
                 bulk.add(dead, dl_key, value)
             else:
                 self.deadletter.send_soon(key=dl_key, value=value)
+        alerts = self.alerts.get_topic_name()
         for alert in result.alerts:
-            self.alerts.send_soon(key=alert.dedup_key.encode(), value=encode_alert(alert))
+            bulk.add(alerts, alert.dedup_key.encode(), encode_alert(alert))
         if self.settings.publish_assessments:
+            topic = self.assessments.get_topic_name()
             for scored in result.scored:
                 key = scored.snapshot.patient_id.encode()
-                value = msgspec.json.encode(assessment_record(scored))
-                self.assessments.send_soon(key=key, value=value)
-        for audit in result.audit:
-            self.audit.send_soon(key=audit.patient_id.encode(), value=encode_audit(audit))
-        self.outputs.publish(result)  # FHIR Bundles and the picture index (streams/sinks.py)
+                bulk.add(topic, key, msgspec.json.encode(assessment_record(scored)))
+        audit = self.audit.get_topic_name()
+        for record in result.audit:
+            bulk.add(audit, record.patient_id.encode(), encode_audit(record))
+        self.outputs.publish(result, bulk)  # FHIR Bundles, picture index (streams/sinks.py)
 
     async def _pager_agent(self, stream: Any) -> AsyncIterator[None]:
         """Page each alert transition once, in order per partition.

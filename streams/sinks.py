@@ -136,21 +136,20 @@ class AlertOutputs:
 
     # --- FHIR and the picture index (called by the pipeline agent) -------------------------
 
-    def publish(self, result: BatchResult) -> None:
-        """Send the batch's alert transitions as FHIR Bundles and picture-index entries.
-
-        Like every output of the batch these are buffered (``send_soon``) and flushed before
-        the input offsets are committed: at least once, never lost.
-        """
+    def publish(self, result: BatchResult, bulk: BulkSender) -> None:
+        """Queue the batch's alert transitions as FHIR Bundles and picture-index entries on
+        the pipeline's bulk sender (sent with the alerts, before the state: see
+        ``Service.process_batch``)."""
         for alert in result.alerts:
             key = alert.dedup_key.encode()
             if self.fhir is not None:
-                self.fhir.send_soon(key=key, value=fhir_bundle_bytes(alert))
+                bulk.add(self.fhir.get_topic_name(), key, fhir_bundle_bytes(alert))
             if self.index_topic is not None:
                 message = result.last_message.get(alert.patient_ref)
-                self.index_topic.send_soon(
-                    key=alert.alert_id.encode(),
-                    value=encode_alert(alert),
+                bulk.add(
+                    self.index_topic.get_topic_name(),
+                    alert.alert_id.encode(),
+                    encode_alert(alert),
                     partition=None if message is None else message.ref.partition,
                 )
 
