@@ -115,6 +115,7 @@ class Service:
         self.settings = settings
         self.registry = registry or CollectorRegistry()
         self.metrics = Metrics(self.registry)
+        self.delivering = sinks.Running()
         codemap = load_codemap(settings.extra_signals_file, settings.extra_codes_file)
         self.ingestor = Ingestor(
             codemap,
@@ -232,6 +233,11 @@ class Service:
 
         self._rewinds = RewindWatch()
         self._progress = ProgressWatch(int(s.stall_timeout_s * 1000))
+        self._delivery_progress = ProgressWatch(int(s.stall_timeout_s * 1000))
+        # The alert partitions the pager and webhook agents read (stall watch only).
+        self._delivery_topics = (
+            {self.alerts.get_topic_name()} if self.pager or self.outputs.webhook else set()
+        )
         self._watch_reason: str | None = None
         """Why the input watch holds the worker not ready (``stalled``, ``broker``)."""
 
@@ -256,18 +262,24 @@ class Service:
           (``ProgressWatch``; the idle-after-rebalance bug of docs/reliability.md).
         - The broker not answering the log-end query: not ready (``broker``) until it
           answers again; the consumer reconnects by itself.
+        - The same stall check on the alert partitions the pager and webhook agents read,
+          except while a delivery is under way (a pager outage is retried, not a stall).
         """
         app = self.app
         if not self._phase_ready():
             self._progress.reset()
+            self._delivery_progress.reset()
             return
         consumer = cast(Any, app.consumer)
-        tps = [tp for tp in consumer.assignment() if tp.topic in self._input_topics]
+        assigned = consumer.assignment()
+        tps = [tp for tp in assigned if tp.topic in self._input_topics]
+        alert_tps = [tp for tp in assigned if tp.topic in self._delivery_topics]
         try:
             positions, reads, seen_ends = await asyncio.wait_for(
-                input_positions(consumer, self._input_topics), WATCH_INTERVAL_S
+                input_positions(consumer, self._input_topics | self._delivery_topics),
+                WATCH_INTERVAL_S,
             )
-            ends = await asyncio.wait_for(consumer.highwaters(*tps), WATCH_INTERVAL_S)
+            ends = await asyncio.wait_for(consumer.highwaters(*tps, *alert_tps), WATCH_INTERVAL_S)
             on_broker = await asyncio.wait_for(consumer.committed_offsets(tps), WATCH_INTERVAL_S)
         except Exception as exc:  # the broker is unreachable or failing: say so, retry
             if self._watch_reason != "broker":
@@ -275,17 +287,21 @@ class Service:
             self._watch_reason = "broker"
             self.metrics.ready.set(0)
             return
-        committed = {(tp.topic, tp.partition): consumer._committed_offset.get(tp) for tp in tps}
+        committed = {
+            (tp.topic, tp.partition): consumer._committed_offset.get(tp)
+            for tp in (*tps, *alert_tps)
+        }
         # The log end: the larger of the broker's answer (ListOffsets) and what the last
         # fetch response said. Tansu answers ListOffsets with the start of the last record
         # batch + 1, short of the true end (broker-notes.md, quirk 1); fetches are right.
         log_ends: dict[tuple[str, int], int | None] = {}
-        for tp in tps:
+        for tp in (*tps, *alert_tps):
             key = (tp.topic, tp.partition)
             known = [e for e in (ends.get(tp), seen_ends.get(key)) if e is not None]
             log_ends[key] = max(known) if known else None
+        inputs = {(tp.topic, tp.partition) for tp in tps}
         went_back = self._rewinds.check(
-            positions,
+            {k: v for k, v in positions.items() if k in inputs},
             reads,
             seen_ends,
             committed,
@@ -306,16 +322,29 @@ class Service:
         self._watch_reason = None
         if self._progress.stall_ms <= 0:
             return
-        stalled = self._progress.check(int(time.monotonic() * 1000), committed, log_ends)
+        now_ms = int(time.monotonic() * 1000)
+        stalled = self._progress.check(
+            now_ms,
+            {k: v for k, v in committed.items() if k in inputs},
+            {k: v for k, v in log_ends.items() if k in inputs},
+        )
+        if self.delivering.count:
+            self._delivery_progress.reset()  # delivering (maybe retrying): not a stall
+        else:
+            stalled += self._delivery_progress.check(
+                now_ms,
+                {k: v for k, v in committed.items() if k not in inputs},
+                {k: v for k, v in log_ends.items() if k not in inputs},
+            )
         if stalled:
             where = ", ".join(f"{t}[{p}]" for t, p in stalled)
             log.critical(
-                "input partitions hold unprocessed messages and made no progress for %.0f s "
+                "partitions hold unprocessed messages and made no progress for %.0f s "
                 "(%s): stopping so a restart reads them",
                 self._progress.stall_ms / 1000,
                 where,
             )
-            await self._stop_loudly("stalled", f"input partitions stalled: {where}")
+            await self._stop_loudly("stalled", f"partitions stalled: {where}")
 
     async def _stop_loudly(self, reason: str, message: str) -> None:
         self._watch_reason = reason
@@ -470,7 +499,7 @@ class Service:
         pipeline is not slowed, since it runs in its own agent.
         """
         assert self.pager is not None
-        async for _ in sinks.delivery_loop(stream, self.pager, self._page):
+        async for _ in sinks.delivery_loop(stream, self.pager, self._page, self.delivering):
             yield None
 
     async def _page(self, event: Any) -> None:

@@ -171,7 +171,7 @@ class AlertOutputs:
     async def _webhook_agent(self, stream: Any) -> AsyncIterator[None]:
         """Post each alert transition once, in order per partition (see ``_pager_agent``)."""
         assert self.webhook is not None
-        async for _ in delivery_loop(stream, self.webhook, self._post):
+        async for _ in delivery_loop(stream, self.webhook, self._post, self.service.delivering):
             yield None
 
     async def _post(self, event: Any) -> None:
@@ -209,15 +209,28 @@ def install(service: Service, app: faust.App) -> AlertOutputs:
     return AlertOutputs(service, app)
 
 
+class Running:
+    """How many deliveries are under way in the worker's sink agents: the stall watch
+    (``Service.watch_inputs``) leaves alert partitions alone while a sink is delivering,
+    however long its retries take."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 async def delivery_loop(
-    stream: Any, sink: Any, deliver: Callable[[Any], Awaitable[None]]
+    stream: Any, sink: Any, deliver: Callable[[Any], Awaitable[None]], running: Running
 ) -> AsyncIterator[None]:
     """Hand each event of an agent's ``stream`` to ``deliver``, one at a time, between the
     sink's ``start`` and ``stop`` (its HTTP session lives on the agent's event loop)."""
     await sink.start()
     try:
         async for event in stream.events():
-            await deliver(event)
+            running.count += 1
+            try:
+                await deliver(event)
+            finally:
+                running.count -= 1
             yield None
     finally:
         await sink.stop()
