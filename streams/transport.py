@@ -20,6 +20,30 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """Consumer thread that applies the app's fetch wait to the worker consumer, and can
     ask the broker for the group's committed offsets (the input watch, streams/app.py)."""
 
+    async def seek_to_committed(self) -> Any:
+        """Seek the assigned partitions to their committed offsets, and the stream topics'
+        partitions without one to their beginning.
+
+        aiokafka's ``seek_to_committed`` leaves a partition without a committed offset
+        (or with 0) where its fetch position happens to be. Faust calls this after every
+        rebalance; when a worker kept a partition whose committed offset the broker no longer
+        has (a broker that lost its data), that position was past messages never processed,
+        and they were skipped silently (seen in the broker_restart fault scenario). A
+        consumer group without a committed offset starts at the earliest offset
+        (``consumer_auto_offset_reset``); this makes a rebalance do the same. Changelog and
+        other internal partitions are left alone: table recovery positions them itself.
+        """
+        return await self.call_thread(self._seek_to_committed_or_earliest)
+
+    async def _seek_to_committed_or_earliest(self) -> Any:
+        consumer = self._ensure_consumer()
+        committed = await consumer.seek_to_committed()
+        streams = set(getattr(self.app, "ews_stream_topics", ()))
+        fresh = [tp for tp, offset in committed.items() if not offset and tp.topic in streams]
+        if fresh:
+            await consumer.seek_to_beginning(*fresh)
+        return committed
+
     async def committed_offsets(self, partitions: list[Any]) -> dict[Any, int | None]:
         """The group's committed offsets on the broker (``None``: none committed)."""
         return dict(await self.call_thread(self._committed_offsets, partitions))
