@@ -13,7 +13,7 @@ from faults.scenarios import SCENARIOS, Profile, Result, run
 HEADER = (
     "| scenario | injected | inputs sent / canonical / dead-lettered / missing (counted) "
     "| alert transitions reference / observed / lost | pages expected / delivered / "
-    "duplicates | result |"
+    "repeated keys | result |"
 )
 
 

@@ -110,8 +110,17 @@ def account(
     pages: Counter[str | None],
     *,
     counted_at_least: bool = False,
+    killed: bool = False,
 ) -> Result:
-    """Fill in the counts and the generic checks (inputs, metrics, transitions, pages)."""
+    """Fill in the counts and the generic checks (inputs, metrics, transitions, pages).
+
+    ``killed``: a worker was SIGKILLed. A page it delivered in the milliseconds before its
+    ledger record reached the broker is delivered again by its successor, with the same
+    ``Idempotency-Key`` and PagerDuty ``dedup_key`` (at least once; PagerDuty merges a
+    repeated event into the open incident, so the on-call is not notified twice). Such
+    redeliveries are counted and noted, not failed, in those scenarios only; anywhere else a
+    repeated key is a bug and fails.
+    """
     refs = set(sent)
     result.sent = len(refs)
     result.canonical = len(refs & outputs.canonical)
@@ -144,7 +153,14 @@ def account(
         )
     if not reference.transitions:
         f.append("the reference run made no alert transition: nothing was checked")
-    if result.pages_missing or result.pages_duplicates or result.pages_unexpected:
+    if killed and result.pages_duplicates:
+        result.notes.append(
+            f"{result.pages_duplicates} page(s) delivered again after the SIGKILL with the "
+            "same idempotency key (delivered just before the kill, ledger record not yet "
+            "written; merged by PagerDuty's dedup_key)"
+        )
+    duplicates = 0 if killed else result.pages_duplicates
+    if result.pages_missing or duplicates or result.pages_unexpected:
         f.append(
             f"pages: {result.pages_missing} missing, {result.pages_duplicates} duplicates, "
             f"{result.pages_unexpected} unexpected"
@@ -175,6 +191,7 @@ def _finish(
     profile: Profile,
     *,
     counted_at_least: bool = False,
+    killed: bool = False,
     pages_timeout_s: float = 60.0,
 ) -> Result:
     """Wait for the inputs, outputs and pages of a single-epoch run, then account."""
@@ -199,6 +216,7 @@ def _finish(
         set(observed),
         pages,
         counted_at_least=counted_at_least,
+        killed=killed,
     )
 
 
@@ -243,7 +261,7 @@ def worker_kill(work: Path, profile: Profile) -> Result:
             result.failures.append("the worker finished before it was killed")
         cluster.start_worker()
         cluster.supervise()
-        out = _finish(result, cluster, feed, messages, profile, counted_at_least=True)
+        out = _finish(result, cluster, feed, messages, profile, counted_at_least=True, killed=True)
         killed = cluster.counted.get(0, 0.0)
         restarted = sum(v for n, v in cluster.counted.items() if n >= 1)
         out.notes.append(
@@ -290,7 +308,7 @@ def rebalance(work: Path, profile: Profile) -> Result:
             f"2 workers; SIGKILL of one after {done}/{len(messages)} inputs "
             "(the survivor takes its partitions)",
         )
-        out = _finish(result, cluster, feed, messages, profile, counted_at_least=True)
+        out = _finish(result, cluster, feed, messages, profile, counted_at_least=True, killed=True)
         after = sum(v for n, v in cluster.counted.items() if n >= 1)
         out.detail.update(killed_counted=killed_count, survivor_before=before, survivor=after)
         if killed_count == 0:

@@ -39,7 +39,12 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer = self._ensure_consumer()
         committed = await consumer.seek_to_committed()
         streams = set(getattr(self.app, "ews_stream_topics", ()))
-        fresh = [tp for tp, offset in committed.items() if not offset and tp.topic in streams]
+        assigned = consumer.assignment()  # a rebalance may have moved some meanwhile
+        fresh = [
+            tp
+            for tp, offset in committed.items()
+            if not offset and tp.topic in streams and tp in assigned
+        ]
         if fresh:
             await consumer.seek_to_beginning(*fresh)
         return committed
