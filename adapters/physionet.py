@@ -36,7 +36,10 @@ _MAX_ICULOS_H = 24 * 365 * 5
 """Longest ICU stay taken (hours); beyond it an ICULOS is a data error, not a stay."""
 
 # PSV column -> (signal, unit as published). Columns not listed (Age, Gender, Unit1, Unit2,
-# HospAdmTime, ICULOS, SepsisLabel) are context, time or labels, not observations.
+# HospAdmTime, ICULOS, SepsisLabel) are context, time or labels, not observations. Age and
+# Gender become the PatientContext; ICULOS the event time. HospAdmTime (hours from hospital
+# to ICU admission) and Unit1/Unit2 (MICU/SICU) have no canonical form: contract v1 has no
+# admission event, care-unit field or signal for them, so they are not mapped (issue #6).
 COLUMNS: dict[str, tuple[str, str]] = {
     "HR": ("hr", "/min"),
     "O2Sat": ("spo2", "%"),

@@ -41,6 +41,7 @@ Aggregate = Literal[
     "ctcae_grade",
     "derived",
     "timeline",
+    "since_first",
 ]
 
 
@@ -390,6 +391,18 @@ def _build() -> tuple[FeatureSpec, ...]:
             )
     out.extend(_DERIVED)
     out.extend(_TIMELINE)
+    out.append(
+        FeatureSpec(
+            "hours_since_first_event",
+            "since_first",
+            None,
+            None,
+            "h",
+            None,
+            "hours since the patient's first event (any kind but patient context): time "
+            "under observation (PhysioNet replay: since the stay's first charted value)",
+        )
+    )
     return tuple(out)
 
 

@@ -43,6 +43,7 @@ class _Context:
         "_windows",
         "at",
         "cycle_start",
+        "first_ms",
         "first_start",
         "series",
         "sex_female",
@@ -52,6 +53,7 @@ class _Context:
     def __init__(self, state: PatientState, at_ms: int) -> None:
         self.at = at_ms
         self.series = state.series
+        self.first_ms = state.first_ms
         self.timeline: Timeline = build_timeline(state.infusions, at_ms)
         self.first_start = first_start_ms(e for e in state.infusions if e.time_ms <= at_ms)
         self.cycle_start = current_cycle_start_ms(state.infusions, at_ms)
@@ -458,6 +460,12 @@ def _timeline_value(ctx: _Context, f: FeatureSpec) -> Result:
     return (None if value is None else float(value)), None
 
 
+def _since_first(ctx: _Context, f: FeatureSpec) -> Result:
+    if ctx.first_ms is None or ctx.first_ms > ctx.at:
+        return None, None
+    return (ctx.at - ctx.first_ms) / HOUR_MS, None
+
+
 _AGGREGATES: dict[str, Callable[[_Context, FeatureSpec], Result]] = {
     "last": _last,
     "age_h": _age_h,
@@ -478,6 +486,7 @@ _AGGREGATES: dict[str, Callable[[_Context, FeatureSpec], Result]] = {
     "ctcae_grade": _ctcae,
     "hours_since": _hours_since,
     "timeline": _timeline_value,
+    "since_first": _since_first,
 }
 
 _PLAN: tuple[tuple[FeatureSpec, Callable[[_Context, FeatureSpec], Result]], ...] = tuple(

@@ -117,6 +117,12 @@ class PatientState(msgspec.Struct, kw_only=True):
     lateness_ms: int = DEFAULT_LATENESS_MS
     newest_ms: int | None = None
     """Newest event time applied (PatientContext excluded)."""
+    first_ms: int | None = None
+    """Earliest event time applied or offered within the lateness bound (PatientContext
+    excluded): the start of the patient's record here (an ICU stay's admission hour in the
+    PhysioNet replay). Kept forever, never pruned; a min, so arrival order does not matter.
+    States stored before this field existed decode with ``None`` and take the earliest time
+    they still hold (``__post_init__``, which msgspec also runs when decoding)."""
     newest_by_source: dict[str, int] = {}
     """Newest event time applied per source feed (the reference of the lateness bound)."""
     series: dict[str, Series] = {}
@@ -127,6 +133,12 @@ class PatientState(msgspec.Struct, kw_only=True):
     infusions: list[InfusionEvent] = []
     """Infusion events sorted by ``timeline.infusion_sort_key``."""
     pruned_at_ms: int = 0
+
+    def __post_init__(self) -> None:
+        # A state stored before ``first_ms`` existed (or built with history but without
+        # it): every event that set ``newest_ms`` would also have set ``first_ms``.
+        if self.first_ms is None and self.newest_ms is not None:
+            self.first_ms = self.earliest_held_ms()
 
     # --- public API ---------------------------------------------------------------------
 
@@ -146,6 +158,10 @@ class PatientState(msgspec.Struct, kw_only=True):
                 f"the newest {event.source} event; the lateness bound is "
                 f"{self.lateness_ms / HOUR_MS:g} h",
             )
+        if not isinstance(event, PatientContext) and (
+            self.first_ms is None or event.time_ms < self.first_ms
+        ):
+            self.first_ms = event.time_ms
         if isinstance(event, Observation):
             result = self._apply_observation(event)
         elif isinstance(event, Retraction):
@@ -170,6 +186,19 @@ class PatientState(msgspec.Struct, kw_only=True):
         for s in state.series.values():
             s.msg = [sys.intern(m) for m in s.msg]
         return state
+
+    def earliest_held_ms(self) -> int | None:
+        """Earliest event time the state still holds (points other than patient context,
+        infusions, tombstones): a later-or-equal stand-in for ``first_ms`` in states stored
+        before it was kept (pruning has dropped what is older)."""
+        times = [
+            s.t[0]
+            for signal, s in self.series.items()
+            if len(s) and SERIES_BY_SIGNAL[signal].group != "context"
+        ]
+        times += [e.time_ms for e in self.infusions]
+        times += list(self.tombstones.values())
+        return min(times) if times else None
 
     # --- observations -------------------------------------------------------------------
 

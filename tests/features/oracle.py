@@ -235,8 +235,17 @@ def grade(sig: str, v: float, limit: float | None, baseline: float | None) -> fl
 Out = tuple[float | None, P | None]
 
 
-def batch_features(history: Sequence[Event], at: int) -> dict[str, Out]:
-    """Every catalog feature at ``at`` from the cleaned history, with the point behind it."""
+def batch_features(
+    history: Sequence[Event], at: int, arrivals: Sequence[Event] | None = None
+) -> dict[str, Out]:
+    """Every catalog feature at ``at`` from the cleaned history, with the point behind it.
+
+    ``arrivals`` (default: the history) are the events as they arrived: the first event
+    counts even if it was later retracted or corrected away.
+    """
+    seen = [e.time_ms for e in (history if arrivals is None else arrivals)
+            if not isinstance(e, PatientContext)]  # fmt: skip
+    first = min(seen) if seen else None
     series = points([e for e in history if e.time_ms <= at or isinstance(e, PatientContext)])
     series = {k: [p for p in v if p.t <= at] for k, v in series.items()}
     tl = timeline(history, at)
@@ -297,6 +306,9 @@ def batch_features(history: Sequence[Event], at: int) -> dict[str, Out]:
 
     out: dict[str, Out] = {}
     for f in CATALOG:
+        if f.aggregate == "since_first":
+            out[f.name] = (None if first is None or first > at else (at - first) / H), None
+            continue
         out[f.name] = _one(f, at, series, tl, cs, valid, last_point, window, baseline, uln,
                            lln, fever_run)  # fmt: skip
     return out

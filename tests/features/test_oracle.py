@@ -52,14 +52,15 @@ def test_stream_equals_batch(seed: int) -> None:
         if n in checkpoints:
             assert state.newest_ms is not None
             at = state.newest_ms
-            _compare(snapshot(state, at), oracle.batch_features(oracle.clean(arrived[:n]), at),
-                     f"seed {seed} after {n} events")  # fmt: skip
+            expected = oracle.batch_features(oracle.clean(arrived[:n]), at, arrived[:n])
+            _compare(snapshot(state, at), expected, f"seed {seed} after {n} events")
     assert state.newest_ms is not None
     cleaned = oracle.clean(arrived)
     # At the newest time, just after it, across staleness edges and a day later.
     for offset in (0, 1, 30 * 60_000, 4 * H, 6 * H, 12 * H + 1, 25 * H):
         at = state.newest_ms + offset
-        _compare(snapshot(state, at), oracle.batch_features(cleaned, at), f"seed {seed} +{offset}")
+        expected = oracle.batch_features(cleaned, at, arrived)
+        _compare(snapshot(state, at), expected, f"seed {seed} +{offset}")
     assert {"applied", "duplicate"} <= kinds
 
 

@@ -90,3 +90,49 @@ def test_unknown_signal_is_accepted_without_change() -> None:
     # D-dimer in DDU: the catalog reads only the FEU series (the two calibrators differ).
     r = s.apply(obs("ddimer_ddu", 100, T0))
     assert r.kind == "applied" and not r.changed and "ddimer_ddu" in r.reason
+
+
+def test_hours_since_first_event_is_order_free_and_survives_pruning() -> None:
+    events = [
+        context(T0 - 400 * H, age_years=40.0),  # patient context does not start the record
+        obs("hr", 80, T0 + 2 * H),
+        obs("temp", 37.0, T0 + 5 * H),
+        infusion("start", T0 + 3 * H, dose=9.0),
+    ] + [obs("hr", 80 + k % 5, T0 + 6 * H + k * H) for k in range(96)]
+    forward = PatientState(patient_id=PID)
+    backward = PatientState(patient_id=PID, lateness_ms=500 * H)
+    for e in events:
+        forward.apply(e)
+    for e in reversed(events):
+        backward.apply(e)
+    forward.prune()
+    assert forward.first_ms == backward.first_ms == T0 + 2 * H
+    assert forward.series["hr"].t[0] > T0 + 2 * H  # the first point itself is pruned
+    at = T0 + 102 * H
+    assert snapshot(forward, at).get("hours_since_first_event") == 100.0
+    assert snapshot(backward, at).get("hours_since_first_event") == 100.0
+    assert snapshot(forward, T0 + H).get("hours_since_first_event") is None  # before it
+    # a retracted first observation still started the record
+    s = PatientState(patient_id=PID)
+    first = obs("crp", 10, T0)
+    s.apply(first)
+    s.apply(retract(first))
+    s.apply(obs("crp", 12, T0 + H))
+    assert snapshot(s, T0 + 4 * H).get("hours_since_first_event") == 4.0
+
+
+def test_state_stored_before_first_ms_decodes_with_earliest_held_time() -> None:
+    import msgspec
+
+    s = PatientState(patient_id=PID)
+    s.apply(context(T0 - 400 * H, age_years=40.0))
+    s.apply(obs("hr", 80, T0 + 2 * H))
+    s.apply(obs("crp", 10, T0 + 7 * H))
+    old = msgspec.msgpack.decode(s.to_bytes())
+    del old["first_ms"]  # the layout of records written before the field existed
+    restored = PatientState.from_bytes(msgspec.msgpack.encode(old))
+    assert restored.first_ms == T0 + 2 * H  # context points (T0 - 400 h) do not count
+    assert PatientState.from_bytes(s.to_bytes()) == s
+    empty = msgspec.msgpack.decode(PatientState(patient_id=PID).to_bytes())
+    del empty["first_ms"]
+    assert PatientState.from_bytes(msgspec.msgpack.encode(empty)).first_ms is None
