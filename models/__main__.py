@@ -23,11 +23,10 @@ from pathlib import Path
 
 from models.cohorts import STEP_H, TEST_SEED, TRAIN_SEED, cohort, describe
 from models.complication import COMPLICATION_RISKS, DEFAULT_HORIZON_H
-from models.estimator import DEFAULT_PARAMS
 from models.evalstore import DEFAULT_EVAL_DIR, save_complication, save_infection
 from models.experiment import DEFAULT_LOG, GROUPS, log_result, run_experiment, with_params
 from models.physionet_data import DEFAULT_CACHE, load_rows
-from models.sepsis import DEFAULT_SHIFT_H
+from models.sepsis import DEFAULT_SHIFT_H, INFECTION_PARAMS
 from models.train import LabelledRows, split_patients, train_complication, train_infection
 from scoring.risk import RISKS, Risk
 
@@ -65,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--shift-h", type=int, default=DEFAULT_SHIFT_H)
     for field in ("max_iter", "max_leaf_nodes", "min_samples_leaf"):
         ex.add_argument(f"--{field.replace('_', '-')}", type=int, default=None)
-    for field in ("learning_rate", "l2_regularization", "max_features"):
+    for field in ("learning_rate", "l2_regularization", "max_features", "positive_weight"):
         ex.add_argument(f"--{field.replace('_', '-')}", type=float, default=None)
     ex.add_argument("--log", type=Path, default=DEFAULT_LOG)
     rep = sub.add_parser("report", help="evaluation report (Markdown + PNG)")
@@ -133,13 +132,14 @@ def _train(args: argparse.Namespace) -> int:
 def _experiment(args: argparse.Namespace) -> int:
     rows = load_rows(args.physionet, args.limit)
     params = with_params(
-        DEFAULT_PARAMS,
+        INFECTION_PARAMS,
         max_iter=args.max_iter,
         max_leaf_nodes=args.max_leaf_nodes,
         min_samples_leaf=args.min_samples_leaf,
         learning_rate=args.learning_rate,
         l2_regularization=args.l2_regularization,
         max_features=args.max_features,
+        positive_weight=args.positive_weight,
     )
     result = run_experiment(rows, args.without, args.folds, params, args.shift_h, args.name)
     log_result(result, args.log)

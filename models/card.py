@@ -81,6 +81,15 @@ def render_card(m: Manifest, extra: str = "") -> str:
         "- The threshold was chosen on held-out training patients; a site should check it "
         "against its own alert budget (alerts per patient-day) before use.",
     ]
+    if "hours_since_first_event" in m.features:
+        lines.append(
+            "- `hours_since_first_event` was, in training, the hours since the stay's first "
+            "charted value (time in the ICU so far, strongly tied to the label in set B); in "
+            "a ward feed it is the time since this service first heard of the patient, a "
+            "different quantity. Check its distribution at the site before relying on the "
+            "model, or retrain without it (`python -m models experiment --without "
+            "first_event` measures the model without it)."
+        )
     if not m.synthetic:
         lines += ["", "## Data source and licence", "", _PHYSIONET_SOURCE]
     if extra:

@@ -30,6 +30,8 @@ class TreeParams:
     min_samples_leaf: int = 200
     l2_regularization: float = 1.0
     max_features: float = 0.5
+    positive_weight: float = 1.0
+    """Sample weight of positive rows in the trees (the calibration is unweighted)."""
     calibration_share: float = 0.25
     seed: int = 0
 
@@ -86,7 +88,10 @@ def fit(
         early_stopping=False,
         random_state=params.seed,
     )
-    trees.fit(x[train], target[train])
+    weights = None
+    if params.positive_weight != 1.0:
+        weights = np.where(target[train] == 1, params.positive_weight, 1.0)
+    trees.fit(x[train], target[train], sample_weight=weights)
     model = CalibratedClassifierCV(FrozenEstimator(trees), method="sigmoid")
     model.fit(x[calib], target[calib])
     return Fitted(unfreeze(model), calib.astype(np.int64))

@@ -29,11 +29,11 @@ from features.catalog import (
     VITAL_READINGS_H,
     VITAL_SLOPES,
 )
-from models.estimator import DEFAULT_PARAMS, TreeParams
+from models.estimator import TreeParams
 from models.physionet_data import PhysionetRows
 from models.physionet_eval import OperatingPoint, evaluate
 from models.selection import choose_inputs
-from models.sepsis import DEFAULT_SHIFT_H, cross_validate
+from models.sepsis import DEFAULT_SHIFT_H, INFECTION_PARAMS, cross_validate
 
 DEFAULT_LOG = Path("var/models-cache/experiments.jsonl")
 
@@ -65,8 +65,10 @@ GROUPS: dict[str, Callable[[str], bool]] = {
     ),
     "vital_slopes": _exact({f"{s}_slope_6h" for s in VITAL_SLOPES}),
     "age_h": _regex(r"[a-z0-9_]+_age_h"),
+    "first_event": _exact({"hours_since_first_event"}),
 }
-"""Feature groups by name: the four additions of issue #6, and every ``*_age_h``."""
+"""Feature groups by name: the four additions of issue #6, every ``*_age_h``, and the time
+under observation (``hours_since_first_event``, ICULOS-like, model 1.2.0)."""
 
 ISSUE6_GROUPS = ("icu_panel", "lab_deltas", "readings", "vital_slopes")
 
@@ -103,7 +105,7 @@ def run_experiment(
     rows: PhysionetRows,
     without: Sequence[str] = (),
     folds: int = 5,
-    params: TreeParams = DEFAULT_PARAMS,
+    params: TreeParams = INFECTION_PARAMS,
     shift_h: int = DEFAULT_SHIFT_H,
     name: str | None = None,
 ) -> ExperimentResult:
@@ -125,6 +127,7 @@ def with_params(
     learning_rate: float | None = None,
     l2_regularization: float | None = None,
     max_features: float | None = None,
+    positive_weight: float | None = None,
 ) -> TreeParams:
     """``params`` with the given (non-``None``) fields replaced."""
     return replace(
@@ -137,6 +140,7 @@ def with_params(
             params.l2_regularization if l2_regularization is None else l2_regularization
         ),
         max_features=params.max_features if max_features is None else max_features,
+        positive_weight=params.positive_weight if positive_weight is None else positive_weight,
     )
 
 

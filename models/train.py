@@ -36,7 +36,13 @@ from models.manifest import MANIFEST_SCHEMA, Manifest, Metric
 from models.physionet_data import PhysionetRows
 from models.physionet_eval import OperatingPoint, evaluate
 from models.selection import choose_inputs
-from models.sepsis import DEFAULT_SHIFT_H, SepsisCV, cross_validate, fit_sepsis
+from models.sepsis import (
+    DEFAULT_SHIFT_H,
+    INFECTION_PARAMS,
+    SepsisCV,
+    cross_validate,
+    fit_sepsis,
+)
 from scoring.risk import Risk
 from simulator.labels import Label
 
@@ -119,7 +125,7 @@ def train_infection(
     source: str,
     version: str = "1.0.0",
     folds: int = 5,
-    params: TreeParams = DEFAULT_PARAMS,
+    params: TreeParams = INFECTION_PARAMS,
     shift_h: int = DEFAULT_SHIFT_H,
 ) -> InfectionResult:
     """Cross-validate, fit on all stays, export and document the infection model."""
