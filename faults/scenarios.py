@@ -381,8 +381,14 @@ def broker_restart(work: Path, profile: Profile) -> Result:
         if not recovered and loud:
             how = "failed loudly; a supervisor restart recovered it"
             worker.stop()
-            cluster.start_worker()
-            out2 = read_outputs(cluster.bootstrap, cluster.settings, set(sent2), profile.wait_s)
+            try:
+                cluster.start_worker()
+            except TimeoutError:
+                # Not ready: /ready 503 (loud), but nothing is processed either.
+                how = "failed loudly; the restarted worker never became ready"
+                result.failures.append(how)
+            else:
+                out2 = read_outputs(cluster.bootstrap, cluster.settings, set(sent2), profile.wait_s)
         elif not recovered:
             how = "SILENT STOP: alive, /ready 200, inputs not processed"
             result.failures.append(how)
