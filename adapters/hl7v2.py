@@ -41,10 +41,30 @@ logging.getLogger(hl7.util.__file__).disabled = True
 SOURCE: Source = "hl7v2"
 
 _STATUSES: dict[str, ObsStatus] = {"F": "final", "P": "preliminary", "C": "corrected"}
+MAX_ESCAPE_REPEAT = 1000
+"""Largest repeat count of an HL7 ``\\.sp<n>\\``-style escape (2.10.6) that is expanded: python-hl7
+builds the repeated text in memory, and a fuzzed count of ten digits raised MemoryError."""
 _RETRACTION_STATUSES = frozenset({"D", "W"})
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
 _RANGE = re.compile(rf"^\s*(?P<low>{_NUMBER})\s*(?:-|–|to)\s*(?P<high>{_NUMBER})\s*$")
 _BOUND = re.compile(rf"^\s*(?P<cmp><=|>=|<|>)\s*(?P<num>{_NUMBER})\s*$")
+
+
+def _repeat_counts_bounded(raw: str, esc: str) -> bool:
+    """Whether every repetition escape (``.sp``, ``.in``, ... with a count) in ``raw`` asks for
+    at most ``MAX_ESCAPE_REPEAT`` copies. Escape sequences are the odd pieces between escape
+    characters, as python-hl7 reads them; counts are parsed as it does (``int``)."""
+    if not esc or esc not in raw:
+        return True
+    for sequence in raw.split(esc)[1::2]:
+        if sequence.startswith(".") and len(sequence) > 3:
+            try:
+                count = int(sequence[3:])
+            except ValueError:
+                continue  # python-hl7 raises ValueError itself: malformed, handled by the caller
+            if abs(count) > MAX_ESCAPE_REPEAT:
+                return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +105,10 @@ class _Segment:
         raw = parts[component - 1] if component <= len(parts) else ""
         if not raw:
             return ""
+        if not _repeat_counts_bounded(raw, self._message.esc):
+            raise ItemError(
+                Reason.MALFORMED, f"escape sequence repeat count over {MAX_ESCAPE_REPEAT}"
+            )
         try:
             return str(self._message.unescape(raw)).strip()
         except ValueError:

@@ -233,3 +233,15 @@ def test_not_hl7_is_malformed() -> None:
 def test_too_many_obx() -> None:
     result = hl7(*[Obx(sub_id=str(i)) for i in range(501)])
     assert result.rejects[0].reason is Reason.TOO_COMPLEX
+
+
+def test_escape_repeat_counts_are_bounded() -> None:
+    # python-hl7 expands "\.sp<n>\" into n spaces in memory; a fuzzed ten-digit count raised
+    # MemoryError (fuzz/corpus/hl7v2/crash-unescape-repeat-count). Up to the bound the
+    # escape is expanded as usual; above it the item is rejected as malformed.
+    ok = hl7(Obx(unit="mg\\.sp1000\\/L"))
+    assert ok.rejects == () or ok.rejects[0].reason is not Reason.MALFORMED
+    too_many = hl7(Obx(unit="mg\\.sp1001\\/L"))
+    assert [r.reason for r in too_many.rejects] == [Reason.MALFORMED]
+    huge = hl7(Obx(unit="mg\\.sp9999999999\\/L"))
+    assert [r.reason for r in huge.rejects] == [Reason.MALFORMED]
