@@ -21,7 +21,6 @@ import msgspec
 from faust import streams as faust_streams
 from faust import web
 from faust.sensors.prometheus import setup_prometheus_sensors
-from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 import models as models_package
@@ -39,7 +38,7 @@ from models.serving import ModelSet
 from streams import sinks, transport
 from streams import web as web_routes
 from streams.alerting import Alerting
-from streams.bulk import BulkSender, producer_of
+from streams.bulk import BulkSender, changelog_written, producer_of
 from streams.faust_monitor import use_lean_monitor
 from streams.ingest import Ingestor, limits_from
 from streams.metrics import Metrics
@@ -144,7 +143,7 @@ class Service:
         )
 
         self.app = self._build_app()
-        self.bulk = BulkSender(producer_of(self.app), on_written=self._written)
+        self.bulk = BulkSender(producer_of(self.app), on_written=changelog_written(self.patients))
         self.records = RecordCache()  # decoded records of monitored patients between batches
         cast(Any, self.app).ews_flush_checks = (self.bulk.check,)  # see transport.CheckedProducer
 
@@ -465,13 +464,6 @@ class Service:
             bulk.add(changelog, key, value, partition=last.message.partition)
         await bulk.send()  # on the broker before the agent acknowledges the inputs
         return result
-
-    def _written(self, topic: str, partition: int, offset: int) -> None:
-        """A bulk batch was written. For the state changelog, do what Faust's changelog
-        callback does: RocksDB records how far its data goes, so a restart recovers only
-        the rest of the changelog."""
-        if topic == self.patients.changelog_topic.get_topic_name():
-            cast(Any, self.patients.data).set_persisted_offset(TP(topic, partition), offset)
 
     def _load(self, patient_id: str) -> PatientRecord | None:
         key = patient_id.encode()

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from faust.streams import current_event
-from faust.types import TP
 
 from alerts.delivery import DeadLetterDelivery, RetrySettings
 from alerts.fhir import fhir_alert_bundle
@@ -34,7 +33,7 @@ from alerts.ledger import DeliveryRecord, ledger_key
 from alerts.record import AlertRecord, decode_alert, encode_alert
 from alerts.webhook import WebhookSettings, WebhookSink
 from contract.events import DeadLetter, encode
-from streams.bulk import BulkSender, producer_of
+from streams.bulk import BulkSender, changelog_written, producer_of
 from streams.topics import ALERT_INDEX, FHIR
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ class TableLedger:
 
     def __init__(self, table: Any, producer: Callable[[], Any]) -> None:
         self.table = table
-        self._bulk = BulkSender(producer, on_written=self._written)
+        self._bulk = BulkSender(producer, on_written=changelog_written(table))
 
     async def get(self, sink: str, key: str) -> DeliveryRecord | None:
         stored = self.table.get(ledger_key(sink, key).encode())
@@ -81,10 +80,6 @@ class TableLedger:
         changelog = self.table.changelog_topic.get_topic_name()
         self._bulk.add(changelog, key, value, partition=event.message.partition)
         await self._bulk.send()
-
-    def _written(self, topic: str, partition: int, offset: int) -> None:
-        # As Faust's changelog callback: RocksDB records how far its data goes.
-        self.table.data.set_persisted_offset(TP(topic, partition), offset)
 
 
 class AlertOutputs:
