@@ -34,6 +34,18 @@ DEFAULT_PHYSIONET = Path("/work/shared/data/physionet2019/training_setB_dev.tar.
 RISK_CHOICES = ("infection", *COMPLICATION_RISKS)
 
 
+_TREE_FIELDS: dict[str, type] = {
+    "max_iter": int,
+    "max_leaf_nodes": int,
+    "min_samples_leaf": int,
+    "learning_rate": float,
+    "l2_regularization": float,
+    "max_features": float,
+    "positive_weight": float,
+}
+"""The tree parameters ``experiment`` can override (``--max-iter`` ...), with their types."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
     parser = argparse.ArgumentParser(prog="python -m models", description=__doc__)
@@ -62,10 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("--name", default=None, help="label in the experiment log")
     ex.add_argument("--shift-h", type=int, default=DEFAULT_SHIFT_H)
-    for field in ("max_iter", "max_leaf_nodes", "min_samples_leaf"):
-        ex.add_argument(f"--{field.replace('_', '-')}", type=int, default=None)
-    for field in ("learning_rate", "l2_regularization", "max_features", "positive_weight"):
-        ex.add_argument(f"--{field.replace('_', '-')}", type=float, default=None)
+    for field, kind in _TREE_FIELDS.items():
+        ex.add_argument(f"--{field.replace('_', '-')}", type=kind, default=None)
     ex.add_argument("--log", type=Path, default=DEFAULT_LOG)
     rep = sub.add_parser("report", help="evaluation report (Markdown + PNG)")
     rep.add_argument("--out", type=Path, required=True)
@@ -131,16 +141,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _experiment(args: argparse.Namespace) -> int:
     rows = load_rows(args.physionet, args.limit)
-    params = with_params(
-        INFECTION_PARAMS,
-        max_iter=args.max_iter,
-        max_leaf_nodes=args.max_leaf_nodes,
-        min_samples_leaf=args.min_samples_leaf,
-        learning_rate=args.learning_rate,
-        l2_regularization=args.l2_regularization,
-        max_features=args.max_features,
-        positive_weight=args.positive_weight,
-    )
+    params = with_params(INFECTION_PARAMS, **{f: getattr(args, f) for f in _TREE_FIELDS})
     result = run_experiment(rows, args.without, args.folds, params, args.shift_h, args.name)
     log_result(result, args.log)
     for p in result.points:

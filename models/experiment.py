@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from features.catalog import (
     LAB_DELTAS_H,
@@ -118,30 +119,11 @@ def run_experiment(
     return ExperimentResult(label, len(spec.names), points, time.monotonic() - start)
 
 
-def with_params(
-    params: TreeParams,
-    *,
-    max_iter: int | None = None,
-    max_leaf_nodes: int | None = None,
-    min_samples_leaf: int | None = None,
-    learning_rate: float | None = None,
-    l2_regularization: float | None = None,
-    max_features: float | None = None,
-    positive_weight: float | None = None,
-) -> TreeParams:
-    """``params`` with the given (non-``None``) fields replaced."""
-    return replace(
-        params,
-        max_iter=params.max_iter if max_iter is None else max_iter,
-        max_leaf_nodes=params.max_leaf_nodes if max_leaf_nodes is None else max_leaf_nodes,
-        min_samples_leaf=params.min_samples_leaf if min_samples_leaf is None else min_samples_leaf,
-        learning_rate=params.learning_rate if learning_rate is None else learning_rate,
-        l2_regularization=(
-            params.l2_regularization if l2_regularization is None else l2_regularization
-        ),
-        max_features=params.max_features if max_features is None else max_features,
-        positive_weight=params.positive_weight if positive_weight is None else positive_weight,
-    )
+def with_params(params: TreeParams, **changes: float | None) -> TreeParams:
+    """``params`` with the given (non-``None``) fields replaced (an unknown field name is a
+    ``TypeError``, as for ``dataclasses.replace``)."""
+    given: dict[str, Any] = {name: value for name, value in changes.items() if value is not None}
+    return replace(params, **given)
 
 
 def log_result(result: ExperimentResult, path: Path = DEFAULT_LOG) -> None:
