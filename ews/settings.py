@@ -121,7 +121,8 @@ class Settings(BaseSettings):
 
     # --- Processing ----------------------------------------------------------------------
     batch_max_messages: int = Field(default=500, ge=1, le=100_000)
-    """Most input messages processed as one batch (one state write per patient per batch)."""
+    """Most input messages processed as one batch (one state write per patient per batch),
+    and in one run of a partition's fetched records handed to the agent as one Faust event."""
     batch_max_wait_ms: int = Field(default=20, ge=1, le=10_000)
     """Longest a partial batch waits for more messages before it is processed."""
     lateness_h: float = Field(default=48.0, gt=0, le=720)

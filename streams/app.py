@@ -13,6 +13,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -108,6 +109,30 @@ class _App(faust.App):
     ews_stream_topics: frozenset[str] = frozenset()
     """Topics the agents consume (not changelogs): a rebalance seeks their partitions that
     have no committed offset to the beginning (streams.transport)."""
+    ews_batched_topics: frozenset[str] = frozenset()
+    """Topics whose records reach the agent as runs, one Faust event per partition and
+    fetch (streams.transport.FetchedRun)."""
+    ews_run_max_records: int = 500
+    ews_on_offset_gap: Callable[[str, int], None] | None = None
+    """Called with the topic and the record count when a skipped range is fetched again."""
+
+
+RUN_BUFFER = 64
+"""Faust's per-topic stream buffer, in events (runs of input records)."""
+
+
+def in_fetch_order(events: Sequence[Any]) -> list[tuple[Any, Any]]:
+    """``(event, record)`` for every input record of ``events`` (runs of input records,
+    ``transport.FetchedRun``), in the order Faust would have delivered the records one by
+    one: so a patient's messages on several topics stay interleaved as they were fetched."""
+    numbered: list[tuple[int, Any, Any]] = []
+    for event in events:
+        run: transport.FetchedRun = event.value
+        numbered.extend(
+            (order, event, record) for order, record in zip(run.order, run.messages, strict=True)
+        )
+    numbered.sort(key=itemgetter(0))
+    return [(event, record) for _, event, record in numbered]
 
 
 class Service:
@@ -168,6 +193,10 @@ class Service:
             producer_max_batch_size=s.producer_max_batch_size,
             producer_linger=s.producer_linger_ms / 1000,
             consumer_auto_offset_reset="earliest",
+            # Events waiting for an agent: input events are runs of up to
+            # ``batch_max_messages`` records (streams.transport), so this bounds the buffered
+            # records at 64 runs instead of Faust's 4,096 events.
+            stream_buffer_maxsize=RUN_BUFFER,
             consumer_group_instance_id=s.group_instance_id,
             web_host=s.web_host,
             web_port=s.web_port,
@@ -219,6 +248,9 @@ class Service:
         if self.outputs.index_topic is not None:
             streams.add(self.outputs.index_topic.get_topic_name())
         app.ews_stream_topics = frozenset(streams)  # see streams.transport
+        app.ews_batched_topics = frozenset(self._input_topics)  # one event per fetched run
+        app.ews_run_max_records = s.batch_max_messages
+        app.ews_on_offset_gap = self._count_refetched
         web_routes.install(self, app, self.outputs)
         setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
         use_lean_monitor(app)  # same faust_* metrics, label children cached per message
@@ -366,6 +398,9 @@ class Service:
         self.metrics.ready.set(0)
         await self.app.crash(RuntimeError(message))
 
+    def _count_refetched(self, topic: str, records: int) -> None:
+        self.metrics.input_refetched.labels(topic=topic).inc(records)
+
     def readiness(self) -> str:
         """``ready``, or why not: ``starting``, ``rebalancing``, ``recovering``; or from the
         input watch: ``broker`` (unreachable), ``stalled`` or ``rewound`` (stopping)."""
@@ -412,20 +447,26 @@ class Service:
             self.metrics.model_info.labels(risk, manifest.version).set(1)
 
     async def _pipeline_agent(self, stream: Any) -> AsyncIterator[None]:
+        """Each event is a run of input records (``transport.FetchedRun``); the runs taken
+        together are processed in batches of at most ``batch_max_messages`` records."""
         s = self.settings
-        async for events in stream.take_events(s.batch_max_messages, s.batch_max_wait_ms / 1000):
-            await self.process_batch(events)
+        size = s.batch_max_messages
+        async for events in stream.take_events(size, s.batch_max_wait_ms / 1000):
+            records = in_fetch_order(events)
+            for start in range(0, len(records), size):
+                await self.process_batch(records[start : start + size])
             yield None
 
-    async def process_batch(self, events: Sequence[Any]) -> BatchResult:
-        """Run one batch of Faust events through the pipeline and publish the outputs."""
+    async def process_batch(self, records: Sequence[tuple[Any, Any]]) -> BatchResult:
+        """Run one batch of input records, ``(Faust event, record)`` pairs (the event is the
+        record's run), through the pipeline and publish the outputs."""
         messages: list[InMessage] = []
         event_of: dict[int, Any] = {}
-        for event in events:
-            msg = event.message
-            value = event.value if isinstance(event.value, bytes) else b""
+        formats = self.input_formats
+        for event, msg in records:
+            value = msg.value if isinstance(msg.value, bytes) else b""
             im = InMessage(
-                self.input_formats[msg.topic],
+                formats[msg.topic],
                 InputRef(msg.topic, msg.partition, msg.offset),
                 msg.key,
                 value,

@@ -112,6 +112,13 @@ class Metrics:
             "1 when the worker is ready (tables recovered, not rebalancing), else 0.",
             registry=registry,
         )
+        self.input_refetched = Counter(
+            "ews_input_refetched_total",
+            "Input records Faust fetched but did not deliver, fetched again by topic "
+            "(streams.transport.DeliveryGuard; usually during a rebalance).",
+            ["topic"],
+            registry=registry,
+        )
 
     def record_batch(self, result: BatchResult) -> None:
         """Count what one processed batch did (every label a bounded value)."""

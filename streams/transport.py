@@ -8,12 +8,110 @@ comes from ``EWS_FETCH_MAX_WAIT_MS`` via the app attribute ``ews_fetch_max_wait_
 
 from __future__ import annotations
 
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types.tuples import ConsumerMessage
 
 SCHEME = "ewskafka"
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryGuard:
+    """The next offset each stream partition must hand to the agents.
+
+    Faust advances a partition's read offset past records it fetched but never delivered:
+    records dropped when a rebalance stops the flow mid-batch, a delivery cancelled by
+    ``suspend_flow`` while the stream buffer was full, a seek that failed with "No current
+    assignment" while the assignment changed. The next record it delivers then leaves a gap,
+    which Faust's commit logic counts as done (it takes gaps for transaction markers), so the
+    skipped inputs were never processed and never retried (docs/reliability.md finding 1b).
+
+    The consumer asks :meth:`check` before handing a stream record on. A record beyond the
+    next expected offset means records were skipped: the answer is the offset to seek back
+    to. The first raw fetch after that seek (:meth:`fetched`, before Faust can drop anything)
+    tells whether the log has records there; if it starts later, the range is a hole in the
+    log itself (transaction markers, aborted or deleted records) and the expectation moves to
+    its end.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[Any, int] = {}
+        self._rewound: dict[Any, int] = {}
+
+    def check(self, tp: Any, offset: int) -> int | None:
+        """``None`` to deliver the record at ``offset``; otherwise the offset to seek to."""
+        expected = self._next.get(tp)
+        if expected is None or offset <= expected:
+            return None
+        self._rewound[tp] = expected
+        return expected
+
+    @property
+    def rewinding(self) -> bool:
+        """Some partition waits for its first fetch after a seek back."""
+        return bool(self._rewound)
+
+    def fetched(self, tp: Any, first: int) -> None:
+        """A fetch returned records of ``tp`` starting at ``first``."""
+        back_to = self._rewound.pop(tp, None)
+        if back_to is not None and first > back_to and self._next.get(tp) == back_to:
+            self._next[tp] = first  # no records in the log between the two
+
+    def delivered(self, tp: Any, offset: int) -> None:
+        """The record at ``offset`` reached the agents' streams."""
+        self._next[tp] = offset + 1
+
+    def positioned(self, tp: Any, offset: int | None) -> None:
+        """The partition was seeked to ``offset`` (``None``: its start, not known here)."""
+        self._rewound.pop(tp, None)
+        if offset is None:
+            self._next.pop(tp, None)
+        else:
+            self._next[tp] = offset
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedRun:
+    """Consecutive records of one input partition from one fetch: one Faust event's value.
+
+    ``order`` numbers each record in the order Faust would have delivered it one by one
+    (round robin over the fetched partitions), so runs taken together can be processed in
+    that order (``streams.app.in_fetch_order``): a patient's messages on several topics
+    stay interleaved as they were fetched.
+    """
+
+    messages: tuple[ConsumerMessage, ...]
+    order: tuple[int, ...]
+
+
+def run_message(tp: Any, numbered: list[tuple[int, ConsumerMessage]]) -> ConsumerMessage:
+    """One Faust message standing for the ``(order, record)`` pairs ``numbered`` (offset
+    and time of the last record)."""
+    order, records = zip(*numbered, strict=True)
+    messages = cast(tuple[ConsumerMessage, ...], records)
+    last = messages[-1]
+    return ConsumerMessage(
+        last.topic,
+        last.partition,
+        last.offset,
+        last.timestamp,
+        last.timestamp_type,
+        [],
+        None,
+        cast(Any, FetchedRun(messages, order)),
+        None,
+        0,
+        sum(m.serialized_value_size or 0 for m in messages),
+        tp,
+        generation_id=last.generation_id,
+    )
 
 
 class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -71,10 +169,105 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class TunedConsumer(faust_aiokafka.Consumer):
-    """Faust aiokafka consumer using :class:`TunedConsumerThread`."""
+    """Faust aiokafka consumer using :class:`TunedConsumerThread`, that never lets a stream
+    partition skip records it fetched but did not deliver (:class:`DeliveryGuard`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ews_guard = DeliveryGuard()
+        self.ews_numbering = itertools.count()  # FetchedRun.order
+        deliver: Callable[[Any], Awaitable[Any]] = self.callback
+        delivered = self.ews_guard.delivered
+
+        async def on_message(message: Any) -> Any:
+            result = await deliver(message)
+            delivered(message.tp, message.offset)  # not reached when the delivery is cancelled
+            return result
+
+        self.callback = on_message
 
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def getmany(self, timeout: float) -> Any:
+        """Faust's records, with two changes.
+
+        - Stream records past a gap are not delivered: the partition is seeked back to its
+          next expected offset so the skipped records are fetched again (:class:`DeliveryGuard`).
+        - Records of the app's batched topics (``ews_batched_topics``: the inputs) come as
+          one message per partition and fetch, whose value is a :class:`FetchedRun` of the
+          records, so Faust's per-event machinery runs once per run instead of once per
+          record. The run message carries the offset of its last record: acknowledging it
+          commits the whole run (Faust fills the offsets in between as a gap it delivered).
+        """
+        app = self.app
+        streams: frozenset[str] = getattr(app, "ews_stream_topics", frozenset())
+        batched: frozenset[str] = getattr(app, "ews_batched_topics", frozenset())
+        runs: dict[Any, list[tuple[int, Any]]] = {}
+        rewound: set[Any] = set()
+        number = self.ews_numbering
+        async for tp, message in super().getmany(timeout):
+            topic = tp.topic
+            if topic in batched:
+                runs.setdefault(tp, []).append((next(number), message))
+            elif tp in rewound:
+                continue  # fetched again after the seek
+            elif topic in streams and await self._rewound(tp, message.offset):
+                rewound.add(tp)
+            else:
+                yield tp, message
+        if not runs:
+            return
+        generation = app.consumer_generation_id
+        size = max(1, int(getattr(app, "ews_run_max_records", 500)))
+        for tp, messages in runs.items():
+            for start in range(0, len(messages), size):
+                if not self.flow_active or app.consumer_generation_id != generation:
+                    return  # a rebalance began: the guard brings the rest back if need be
+                chunk = messages[start : start + size]
+                if await self._rewound(tp, chunk[0][1].offset):
+                    break
+                yield tp, run_message(tp, chunk)
+
+    async def _rewound(self, tp: Any, offset: int) -> bool:
+        """Seek ``tp`` back if the record at ``offset`` comes after undelivered ones."""
+        back_to = self.ews_guard.check(tp, offset)
+        if back_to is None:
+            return False
+        log.warning(
+            "Records %d..%d of %s[%d] were fetched but never delivered: seeking back to %d",
+            back_to,
+            offset - 1,
+            tp.topic,
+            tp.partition,
+            back_to,
+        )
+        # Faust's own seek: the guard already expects ``back_to`` and waits for the first
+        # fetch from there (:meth:`_getmany`).
+        await faust_aiokafka.Consumer.seek(self, tp, back_to)
+        on_gap = getattr(self.app, "ews_on_offset_gap", None)
+        if on_gap is not None:
+            on_gap(tp.topic, offset - back_to)
+        return True
+
+    async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
+        records = await super()._getmany(active_partitions, timeout)
+        guard = self.ews_guard
+        if guard.rewinding:
+            for tp, fetched in records.items():
+                if fetched:
+                    guard.fetched(tp, fetched[0].offset)
+        return records
+
+    async def seek(self, partition: Any, offset: int) -> None:
+        await super().seek(partition, offset)
+        self.ews_guard.positioned(partition, offset)
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        committed = await super().seek_to_committed()
+        for tp, offset in committed.items():
+            self.ews_guard.positioned(tp, offset or None)
+        return committed
 
     async def committed_offsets(self, partitions: list[Any]) -> dict[Any, int | None]:
         """The group's committed offsets of ``partitions`` as the broker has them."""

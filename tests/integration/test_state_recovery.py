@@ -173,6 +173,19 @@ def test_sigkill_restart_and_takeover_end_in_the_uninterrupted_state(
         # chance of arrival order (the newest few points of a series survive any age).
         for later_h in (0, 1, 12):
             t = at + later_h * 3_600_000
-            if snapshot(got, t) != snapshot(want, t):
-                mismatched.append((patient, later_h))
+            got_snap, want_snap = snapshot(got, t), snapshot(want, t)
+            if got_snap != want_snap:
+                differ: dict[str, tuple[object, object]] = {
+                    name: (value, want_snap.values.get(name))
+                    for name, value in got_snap.values.items()
+                    if value != want_snap.values.get(name)
+                }
+                if got_snap.timeline != want_snap.timeline:
+                    differ["timeline"] = (got_snap.timeline, want_snap.timeline)
+                differ.update(
+                    (f"evidence {name}", (ev, want_snap.evidence.get(name)))
+                    for name, ev in got_snap.evidence.items()
+                    if ev != want_snap.evidence.get(name)
+                )
+                mismatched.append((patient, later_h, sorted(differ.items(), key=str)[:6]))
     assert not mismatched

@@ -1,0 +1,151 @@
+"""The consumer's delivery guard (a stream partition never skips records Faust fetched but
+did not deliver; a gap that is really in the log is accepted after one refetch) and the runs
+of input records that reach the pipeline agent as one Faust event each."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from faust import types as faust_types
+from faust.types.tuples import ConsumerMessage
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams.app import in_fetch_order
+from streams.transport import DeliveryGuard, FetchedRun, run_message
+
+TP = ("in.vitals", 0)
+_FTP = faust_types.TP("in.json", 3)
+
+
+def test_a_record_past_the_next_expected_offset_seeks_back() -> None:
+    guard = DeliveryGuard()
+    guard.positioned(TP, 10)
+    assert guard.check(TP, 10) is None
+    guard.delivered(TP, 10)
+    assert guard.check(TP, 11) is None
+    guard.delivered(TP, 11)
+    assert guard.check(TP, 15) == 12  # 12..14 fetched but never delivered
+
+
+def test_a_hole_in_the_log_is_accepted_after_one_fetch() -> None:
+    guard = DeliveryGuard()
+    guard.positioned(TP, 5)
+    assert guard.check(TP, 7) == 5
+    guard.fetched(TP, 7)  # the fetch from 5 starts at 7: the log has nothing at 5 and 6
+    assert guard.check(TP, 7) is None
+    guard.delivered(TP, 7)
+    assert guard.check(TP, 9) == 8  # a later gap is checked again
+
+
+def test_a_refetch_that_finds_the_records_keeps_the_expectation() -> None:
+    guard = DeliveryGuard()
+    guard.positioned(TP, 5)
+    assert guard.check(TP, 7) == 5
+    guard.fetched(TP, 5)
+    assert guard.check(TP, 7) == 5  # record 5 exists; Faust dropped it again
+
+
+def test_unknown_positions_and_earlier_records_pass() -> None:
+    guard = DeliveryGuard()
+    assert guard.check(TP, 1000) is None  # no committed offset: started at the log start
+    guard.delivered(TP, 1000)
+    assert guard.check(TP, 990) is None  # a redelivery; Faust drops what it already read
+    guard.positioned(TP, None)
+    assert guard.check(TP, 5000) is None
+
+
+def test_a_seek_forgets_the_rewind() -> None:
+    guard = DeliveryGuard()
+    guard.positioned(TP, 5)
+    assert guard.check(TP, 8) == 5
+    assert guard.rewinding
+    guard.positioned(TP, 2)  # a rebalance seeked to the committed offset meanwhile
+    assert not guard.rewinding
+    guard.fetched(TP, 8)
+    assert guard.check(TP, 8) == 2
+
+
+def test_partitions_are_independent() -> None:
+    guard = DeliveryGuard()
+    other = ("in.vitals", 1)
+    guard.positioned(TP, 3)
+    guard.positioned(other, 100)
+    assert guard.check(other, 100) is None
+    assert guard.check(TP, 4) == 3
+
+
+# A fetch step: deliver, cancel the delivery (Faust's read offset moves on), or drop the
+# next k fetched records (a rebalance stopped the flow mid-batch).
+_STEP = st.one_of(st.just("ok"), st.just("cancel"), st.integers(min_value=1, max_value=40))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    size=st.integers(min_value=1, max_value=200),
+    holes=st.sets(st.integers(min_value=0, max_value=199), max_size=30),
+    steps=st.lists(_STEP, max_size=400),
+)
+def test_every_record_below_the_newest_delivered_is_delivered_once(
+    size: int, holes: set[int], steps: list[object]
+) -> None:
+    """A simulated fetcher dropping records at random: the guard brings every dropped record
+    back, delivers nothing twice, and ends (a hole in the log costs one refetch)."""
+    log = [offset for offset in range(size) if offset not in holes]
+    guard = DeliveryGuard()
+    guard.positioned(TP, 0)
+    delivered: list[int] = []
+    position, budget = 0, 4 * (size + len(steps)) + 10
+    actions = iter(steps)
+    while budget:
+        budget -= 1
+        record = next((offset for offset in log if offset >= position), None)
+        if record is None:
+            break
+        guard.fetched(TP, record)  # the raw fetch, before Faust may drop the record
+        step = next(actions, "ok")
+        if isinstance(step, int):
+            position = record + step
+            continue
+        back_to = guard.check(TP, record)
+        if back_to is not None:
+            position = back_to
+            continue
+        position = record + 1
+        if step == "ok":
+            guard.delivered(TP, record)
+            delivered.append(record)
+    assert budget, "the guard kept seeking back"
+    assert delivered == sorted(set(delivered))
+    if delivered:
+        assert delivered == [offset for offset in log if offset <= delivered[-1]]
+
+
+def _message(offset: int, value: bytes = b"{}") -> ConsumerMessage:
+    return ConsumerMessage(
+        "in.json", 3, offset, 1.0 + offset, 0, [], b"p1", value, None, 2, len(value), _FTP
+    )
+
+
+def test_a_run_message_stands_for_its_records_and_commits_through_the_last() -> None:
+    records = [_message(7, b"a"), _message(8, b"bb"), _message(9, b"ccc")]
+    message = run_message(_FTP, list(zip((0, 3, 4), records, strict=True)))
+    assert isinstance(message.value, FetchedRun)
+    assert message.value.messages == tuple(records)
+    assert message.value.order == (0, 3, 4)
+    assert (message.topic, message.partition, message.offset) == ("in.json", 3, 9)
+    assert message.timestamp == records[-1].timestamp
+    assert message.serialized_value_size == 6
+
+
+def test_runs_taken_together_are_processed_in_fetch_order() -> None:
+    """Two partitions fetched round robin (a patient's messages on two topics): the runs'
+    records come back interleaved as Faust would have delivered them one by one."""
+    a = [(0, _message(10)), (2, _message(11)), (4, _message(12))]
+    b = [(1, _message(50)), (3, _message(51))]
+    later = [(5, _message(13))]
+    events = [SimpleNamespace(value=run_message(_FTP, run).value) for run in (a, b, later)]
+    ordered = in_fetch_order(events)
+    assert [record.offset for _, record in ordered] == [10, 50, 11, 51, 12, 13]
+    assert [events.index(event) for event, _ in ordered] == [0, 1, 0, 1, 0, 2]
+    assert in_fetch_order([]) == []
