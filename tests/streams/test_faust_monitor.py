@@ -37,6 +37,7 @@ def _drive(monitor: PrometheusMonitor) -> None:
     for i in range(60):
         tp = TP(f"ews.in.{('json', 'fhir', 'hl7v2')[i % 3]}", i % 4)
         msg = _Message()
+        monitor.track_tp_end_offset(tp, 100 + i)
         monitor.on_message_in(tp, i, msg)
         stream = streams[i % 2]
         state = monitor.on_stream_event_in(tp, i, stream, object())
@@ -56,4 +57,5 @@ def _exposition(cls: type[PrometheusMonitor]) -> bytes:
 def test_same_metrics_and_values_as_faust_monitor() -> None:
     lean, faust = _exposition(LeanPrometheusMonitor), _exposition(PrometheusMonitor)
     assert b'topic="ews.in.json"' in lean and b'partition="3"' in lean
+    assert b"faust_topic_partition_end_offset{" in lean
     assert lean == faust
