@@ -44,6 +44,12 @@ class Plan:
     one_patients: int
     eight_messages: int
     eight_patients: int
+    """8-obs monitoring: bedside monitors at 1 Hz, each patient sends many frames (the
+    target's workload)."""
+    admit_messages: int
+    admit_patients: int
+    """8-obs admissions: every patient new, a few frames each, nearly every message a first
+    score; and the worker's memory at this many patients."""
     latency_rate: float
     latency_s: float
     partitions: int = 8
@@ -51,11 +57,13 @@ class Plan:
 
     @classmethod
     def default(cls) -> Plan:
-        return cls(40_000, 2_000, 30_000, 10_000, TARGET_LATENCY_RATE, TARGET_LATENCY_S)
+        return cls(
+            40_000, 2_000, 60_000, 1_000, 30_000, 10_000, TARGET_LATENCY_RATE, TARGET_LATENCY_S
+        )
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls(12_000, 1_000, 6_000, 2_000, TARGET_LATENCY_RATE, 15.0)
+        return cls(12_000, 1_000, 15_000, 500, 6_000, 2_000, TARGET_LATENCY_RATE, 15.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +253,9 @@ def run_report(out: Path, *, quick: bool = False, py_spy: str | None = None) -> 
         "8-obs": Workload(
             patients=plan.eight_patients, messages=plan.eight_messages, obs_per_message=8
         ),
+        "8-obs admissions": Workload(
+            patients=plan.admit_patients, messages=plan.admit_messages, obs_per_message=8
+        ),
     }
     with EmbeddedBroker(log_path=out / "broker.log") as broker:
         sections = {
@@ -277,6 +288,9 @@ def run_report(out: Path, *, quick: bool = False, py_spy: str | None = None) -> 
     alone = {
         "1-obs": run_inprocess(workloads["1-obs"], frames),
         "8-obs": run_inprocess(replace(workloads["8-obs"], messages=10_000), frames),
+        "8-obs admissions": run_inprocess(
+            replace(workloads["8-obs admissions"], messages=10_000), frames
+        ),
         "8-obs, 5 patients x 30 min at 1 Hz": run_inprocess(
             Workload(patients=5, messages=9_000, obs_per_message=8), frames
         ),
