@@ -78,6 +78,19 @@ def _batch(batch: dict[str, Any], ctx: ItemContext) -> AdapterResult:
             named = raw.get("patient_id", patient_id)
             if named != patient_id:
                 raise ItemError(Reason.PATIENT_MISMATCH, "event names another patient")
+            if raw.get("kind") == "observation":
+                # The batch defaults applied without building the filled-in copy (the
+                # common case: a monitor frame of observations).
+                events.append(
+                    _build_observation(
+                        raw,
+                        ctx,
+                        patient_id,
+                        raw.get("source", DEFAULT_SOURCE),
+                        raw.get("source_msg_id", msg_id),
+                    )
+                )
+                continue
             filled = {
                 "source": DEFAULT_SOURCE,
                 "source_msg_id": msg_id,
@@ -122,10 +135,18 @@ def _spec(raw: dict[str, Any], ctx: ItemContext) -> tuple[SignalSpec, str | None
 
 
 def _observation(raw: dict[str, Any], ctx: ItemContext) -> Observation:
+    return _build_observation(
+        raw, ctx, str(raw.get("patient_id")), raw.get("source"), raw.get("source_msg_id")
+    )
+
+
+def _build_observation(
+    raw: dict[str, Any], ctx: ItemContext, patient_id: str, source: Any, raw_msg_id: Any
+) -> Observation:
+    """An observation event whose patient, source and message id are already resolved."""
     spec, code = _spec(raw, ctx)
     obs_id = _text(raw.get("obs_id"))
-    source = raw.get("source")
-    msg_id = _text(raw.get("source_msg_id"))
+    msg_id = _text(raw_msg_id)
     status = raw.get("status", "final")
     comparator = raw.get("comparator")
     if obs_id is None or msg_id is None:
@@ -157,7 +178,7 @@ def _observation(raw: dict[str, Any], ctx: ItemContext) -> Observation:
         value=value,
         units=[unit],
         time_ms=time_value,
-        patient_id=str(raw.get("patient_id")),
+        patient_id=patient_id,
         source=_SOURCES[source],
         source_msg_id=msg_id,
         obs_id=obs_id,

@@ -67,6 +67,10 @@ def parse_number(value: object) -> tuple[Comparator | None, float]:
 
     Raises ``ItemError``: ``MISSING_VALUE`` for ``None``/empty text, else ``NON_NUMERIC``.
     """
+    if type(value) is float:  # the common case: a JSON number with a fraction
+        if not math.isfinite(value):
+            raise ItemError(Reason.NON_NUMERIC, "number not finite")
+        return None, value
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ItemError(Reason.MISSING_VALUE, "no value")
     if isinstance(value, bool):
@@ -96,6 +100,13 @@ def resolve_converter(spec: SignalSpec, units: Sequence[str | None]) -> Callable
     Several spellings arrive for one quantity (FHIR ``code`` then ``unit``). An empty list is
     ``MISSING_UNIT`` except for dimensionless signals (pH, scores, counts).
     """
+    if len(units) == 1:  # the common case: one spelling, no list to build
+        unit = units[0]
+        if unit is not None and unit.strip():
+            try:
+                return converter(spec.signal, spec.unit, unit)
+            except UnitError as exc:
+                raise ItemError(exc.reason, exc.detail) from None
     given = [u for u in units if u is not None and u.strip()]
     if not given:
         if spec.unit in DIMENSIONLESS_UNITS:
@@ -183,7 +194,7 @@ def build_observation(
         )
     event_time = check_time(ctx, time_ms)
     ref_convert = convert
-    if any(u is not None and u.strip() for u in ref_units):
+    if ref_units and any(u is not None and u.strip() for u in ref_units):
         try:
             ref_convert = resolve_converter(spec, ref_units)
         except ItemError:
@@ -201,8 +212,8 @@ def build_observation(
         status=status,
         comparator=final_comparator,
         code=code,
-        ref_low=_reference(ref_low, ref_convert),
-        ref_high=_reference(ref_high, ref_convert),
+        ref_low=None if ref_low is None else _reference(ref_low, ref_convert),
+        ref_high=None if ref_high is None else _reference(ref_high, ref_convert),
     )
 
 

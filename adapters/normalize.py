@@ -56,11 +56,13 @@ def outcome_of(events: tuple[Event, ...]) -> NormalizedOutcome:
     """``retracted`` if any retraction, else ``corrected`` if any correction, else ``accepted``."""
     if not events:
         return "rejected"
-    if any(isinstance(e, Retraction) for e in events):
-        return "retracted"
-    if any(isinstance(e, Observation) and e.status in CORRECTION_STATUSES for e in events):
-        return "corrected"
-    return "accepted"
+    corrected = False
+    for e in events:  # one pass (this runs for every message)
+        if isinstance(e, Retraction):
+            return "retracted"
+        if not corrected and isinstance(e, Observation) and e.status in CORRECTION_STATUSES:
+            corrected = True
+    return "corrected" if corrected else "accepted"
 
 
 def normalize(

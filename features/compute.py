@@ -489,9 +489,42 @@ _AGGREGATES: dict[str, Callable[[_Context, FeatureSpec], Result]] = {
     "since_first": _since_first,
 }
 
-_PLAN: tuple[tuple[FeatureSpec, Callable[[_Context, FeatureSpec], Result]], ...] = tuple(
-    (f, _DERIVED[f.name] if f.aggregate == "derived" else _AGGREGATES[f.aggregate]) for f in CATALOG
+_NONE_WITHOUT_POINTS = frozenset(
+    {
+        "last",
+        "age_h",
+        "min",
+        "max",
+        "mean",
+        "slope",
+        "delta",
+        "count",
+        "readings",
+        "any",
+        "max_cycle",
+        "count_cycle",
+        "fold_from_baseline",
+        "uln",
+        "lln",
+        "x_uln",
+        "ctcae_grade",
+        "hours_since",
+    }
 )
+"""Aggregates of one signal that are ``(None, None)`` when the signal has no point at or
+before the snapshot time (every window, last value and cycle range of it is empty)."""
+
+_PLAN: tuple[tuple[FeatureSpec, Callable[[_Context, FeatureSpec], Result], str | None], ...] = (
+    tuple(
+        (
+            f,
+            _DERIVED[f.name] if f.aggregate == "derived" else _AGGREGATES[f.aggregate],
+            f.signal if f.aggregate in _NONE_WITHOUT_POINTS else None,
+        )
+        for f in CATALOG
+    )
+)
+_PLAN_SIGNALS = frozenset(signal for _, _, signal in _PLAN if signal is not None)
 
 
 def snapshot(state: PatientState, at_ms: int) -> Snapshot:
@@ -500,7 +533,18 @@ def snapshot(state: PatientState, at_ms: int) -> Snapshot:
     values: dict[str, float | None] = {}
     evidence: dict[str, Evidence] = {}
     cited: dict[Point, Evidence] = {}
-    for spec, fn in _PLAN:
+    series = state.series
+    # Signals without a point at or before at_ms: their plain aggregates are all missing
+    # (most of the catalog for a patient with vital signs only), so they are not evaluated.
+    absent = {
+        signal
+        for signal in _PLAN_SIGNALS
+        if (s := series.get(signal)) is None or not s.t or s.t[0] > at_ms
+    }
+    for spec, fn, signal in _PLAN:
+        if signal is not None and signal in absent:
+            values[spec.name] = None
+            continue
         value, point = fn(ctx, spec)
         if value is not None and not math.isfinite(value):
             # A ratio or log of extreme inputs (an overflowing multiple of ULN) is not a

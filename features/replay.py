@@ -63,5 +63,5 @@ def hourly_snapshots(
 def feature_vector(snap: Snapshot, names: Sequence[str]) -> list[float]:
     """The values of ``names`` as floats for a model, NaN where missing (the snapshot keeps
     ``None``). Raises ``KeyError`` for a name the snapshot does not have."""
-    values = snap.values
-    return [math.nan if (v := values[n]) is None else float(v) for n in names]
+    nan = math.nan
+    return [nan if v is None else float(v) for v in map(snap.values.__getitem__, names)]

@@ -108,6 +108,7 @@ class ApplyResult(msgspec.Struct, frozen=True):
 
 
 _DUPLICATE_SEEN = ApplyResult("duplicate", "message already applied")
+_APPLIED = ApplyResult("applied", changed=True)
 
 
 class PatientState(msgspec.Struct, kw_only=True):
@@ -146,32 +147,28 @@ class PatientState(msgspec.Struct, kw_only=True):
         """Apply one canonical event (any order, duplicates and corrections allowed)."""
         if event.patient_id != self.patient_id:
             raise ValueError(f"event for {event.patient_id!r} applied to {self.patient_id!r}")
+        time_ms = event.time_ms
         feed_newest = self.newest_by_source.get(event.source)
-        if (
-            not isinstance(event, PatientContext)
-            and feed_newest is not None
-            and event.time_ms < feed_newest - self.lateness_ms
-        ):
+        context = isinstance(event, PatientContext)
+        if not context and feed_newest is not None and time_ms < feed_newest - self.lateness_ms:
             return ApplyResult(
                 "too_late",
-                f"event time is {(feed_newest - event.time_ms) / HOUR_MS:.1f} h behind "
+                f"event time is {(feed_newest - time_ms) / HOUR_MS:.1f} h behind "
                 f"the newest {event.source} event; the lateness bound is "
                 f"{self.lateness_ms / HOUR_MS:g} h",
             )
-        if not isinstance(event, PatientContext) and (
-            self.first_ms is None or event.time_ms < self.first_ms
-        ):
-            self.first_ms = event.time_ms
+        if not context and (self.first_ms is None or time_ms < self.first_ms):
+            self.first_ms = time_ms
         if isinstance(event, Observation):
             result = self._apply_observation(event)
         elif isinstance(event, Retraction):
             result = self._apply_retraction(event)
         else:
             result = self._apply_other(event)
-        if result.changed and not isinstance(event, PatientContext):
-            if feed_newest is None or event.time_ms > feed_newest:
-                self.newest_by_source[event.source] = event.time_ms
-            self._advance(event.time_ms)
+        if result.changed and not context:
+            if feed_newest is None or time_ms > feed_newest:
+                self.newest_by_source[event.source] = time_ms
+            self._advance(time_ms)
         return result
 
     def to_bytes(self) -> bytes:
@@ -210,6 +207,20 @@ class PatientState(msgspec.Struct, kw_only=True):
             return ApplyResult("duplicate", f"obs_id {obs.obs_id} was retracted")
         code = STATUS_CODES[obs.status]
         is_correction = obs.status in CORRECTION_STATUSES
+        series = self.series.get(signal)
+        if not is_correction and series is not None and series.t and series.t[-1] < obs.time_ms:
+            # The common in-order case: newer than every stored point of the signal, so no
+            # stored version of this obs_id can share its time (what _locate would look for).
+            series.append(
+                obs.time_ms,
+                obs.value,
+                obs.obs_id,
+                sys.intern(obs.source_msg_id),
+                code,
+                obs.ref_low,
+                obs.ref_high,
+            )
+            return _APPLIED
         found = self._locate(signal, obs.time_ms, obs.obs_id, scan=is_correction)
         if found is not None:
             series, i = found
@@ -245,7 +256,7 @@ class PatientState(msgspec.Struct, kw_only=True):
                 f"{obs.status} value for unseen obs_id {obs.obs_id}: kept as the value",
                 changed=True,
             )
-        return ApplyResult("applied", changed=True)
+        return _APPLIED
 
     def _insert(self, obs: Observation, code: int) -> None:
         series = self.series.get(obs.signal)
@@ -306,7 +317,7 @@ class PatientState(msgspec.Struct, kw_only=True):
         if isinstance(event, InfusionEvent):
             self.infusions.append(event)
             self.infusions.sort(key=infusion_sort_key)
-            return ApplyResult("applied", changed=True)
+            return _APPLIED
         points = event_points(event)
         msg = sys.intern(event.source_msg_id)
         for signal, value in points:
@@ -316,7 +327,7 @@ class PatientState(msgspec.Struct, kw_only=True):
             series.insert(event.time_ms, value, None, msg)
         if not points:
             return ApplyResult("applied", "no item of the event was assessed")
-        return ApplyResult("applied", changed=True)
+        return _APPLIED
 
     # --- retention ----------------------------------------------------------------------
 

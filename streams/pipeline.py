@@ -15,11 +15,13 @@ tests drive :class:`Pipeline` directly with a dict.
 
 from __future__ import annotations
 
+import copy
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 import msgspec
 
@@ -36,6 +38,7 @@ from contract.events import (
     encode,
 )
 from features.compute import snapshot as take_snapshot
+from features.series import INCREMENTAL_FROM, Series
 from features.snapshot import Snapshot
 from features.state import PatientState
 from scoring.api import score_snapshot
@@ -81,8 +84,48 @@ _record_decoder = msgspec.msgpack.Decoder(PatientRecord)
 
 
 def encode_record(record: PatientRecord) -> bytes:
-    """Compact bytes of a patient record (msgpack) for the state table."""
-    return _record_encoder.encode(record)
+    """Compact bytes of a patient record (msgpack) for the state table.
+
+    Byte for byte what msgspec writes for the record. A monitored patient's record is
+    encoded again after every batch that touched it, so when it holds long series, the
+    rest of the record is encoded around a placeholder and the series are joined in from
+    the encoding each keeps of its columns (:meth:`features.series.Series.encoded_parts`):
+    the cost is that of the new points and of one copy, not of the whole history.
+    """
+    series = record.state.series
+    if all(len(s) < INCREMENTAL_FROM for s in series.values()):
+        return _record_encoder.encode(record)
+    shell_state = copy.copy(record.state)
+    shell_state.series = cast("dict[str, Series]", _PLACEHOLDER)
+    shell_record = copy.copy(record)
+    shell_record.state = shell_state
+    shell = _record_encoder.encode(shell_record)
+    at = shell.find(_PLACEHOLDER_BYTES)
+    if at < 0 or shell.find(_PLACEHOLDER_BYTES, at + 1) >= 0:  # cannot happen; be exact
+        return _record_encoder.encode(record)
+    view = memoryview(shell)
+    parts: list[bytes | bytearray | memoryview] = [view[:at], _map_header(len(series))]
+    pieces: list[bytes | bytearray] = []
+    for name, s in series.items():
+        pieces.append(_record_encoder.encode(name))
+        s.encoded_parts(pieces)
+    parts += pieces
+    parts.append(view[at + len(_PLACEHOLDER_BYTES) :])
+    return b"".join(parts)
+
+
+_PLACEHOLDER_BYTES = msgspec.msgpack.encode(os.urandom(16))
+"""A msgpack bin value of 16 random bytes, which no other part of a record can contain."""
+_PLACEHOLDER = msgspec.Raw(_PLACEHOLDER_BYTES)
+
+
+def _map_header(count: int) -> bytes:
+    """The msgpack map header of ``count`` entries (fixmap, map 16 or map 32)."""
+    if count < 16:
+        return bytes([0x80 | count])
+    if count < 0x10000:
+        return b"\xde" + count.to_bytes(2, "big")
+    return b"\xdf" + count.to_bytes(4, "big")
 
 
 def decode_record(data: bytes) -> PatientRecord:
@@ -410,15 +453,17 @@ class Pipeline:
         step = Step(msg.ref, None)
         out.steps.setdefault(patient, []).append(step)
         applied: list[Event] = []
+        apply = record.state.apply
+        events_in = out.events_in
+        state_outcomes = out.state_outcomes
+        newest = start_newest = out.newest_event_ms.get(fmt, 0)
         for index, event in enumerate(ingest_record.events):
-            out.events_in[(msg.fmt, _KIND[type(event)])] += 1
-            newest = out.newest_event_ms.get(msg.fmt, 0)
-            if event.time_ms > newest:
-                out.newest_event_ms[msg.fmt] = event.time_ms
-            res = record.state.apply(event)
-            out.state_outcomes[res.kind] += 1
-            late = res.dead_letter_reason
-            if late == "too_late":
+            events_in[(fmt, _KIND[type(event)])] += 1
+            newest = max(newest, event.time_ms)
+            res = apply(event)
+            state_outcomes[res.kind] += 1
+            if res.kind == "too_late":
+                late = res.dead_letter_reason
                 # A correction of an unknown observation is kept by the state (so a late
                 # original cannot revive a wrong value) and counted, not dead-lettered.
                 letter = DeadLetter(
@@ -437,6 +482,8 @@ class Pipeline:
                 applied.append(event)
                 if isinstance(event, Treatment):
                     step.treatments.append(event)
+        if newest > start_newest:
+            out.newest_event_ms[fmt] = newest
         step.at_ms = record.state.newest_ms
         step.scored = self._maybe_score(record, applied, out)
 

@@ -5,9 +5,18 @@ A monitored patient's record is touched by nearly every batch; decoding it each 
 that patient. The cache keeps the decoded record beside the exact bytes written to the table
 and hands it out only when the table still holds those bytes, so a record restored from the
 changelog, written by another worker before a rebalance, or changed in any other way is
-decoded afresh. Small records (ward patients) are cheap to decode and are not kept; the
-most recently used large ones are, up to ``max_bytes`` of their stored size (a decoded record
-takes about three times its msgpack size in memory: 256 MiB stored is ~0.75 GiB).
+decoded afresh. The most recently used records are kept, up to ``max_bytes`` of their stored
+size (a decoded record takes about three times its msgpack size in memory when it is large,
+five to six times when it is a few KiB: 256 MiB stored is ~0.75 GiB of monitored patients,
+at most ~1.4 GiB of ward patients, which needs ~20,000 of them on one worker). Series of
+256 points or more also keep their own encoding (``features.series.INCREMENTAL_FROM``), about
+the stored size once more: ~1 GiB for 256 MiB of monitored patients.
+
+Small records are kept too (``MIN_BYTES`` was 16 KiB): decoding one costs only tens of
+microseconds, but each decoded record is ~70 lists and structs that live for the whole batch,
+so the garbage collector promoted them to its oldest generation and ran a full collection
+every batch or two. That was a third of the CPU time of 1,000 patients sending monitor
+frames (load_tests/inprocess.py); kept between batches, the records are promoted once.
 """
 
 from __future__ import annotations
@@ -16,8 +25,8 @@ from collections import OrderedDict
 
 from streams.pipeline import PatientRecord, decode_record
 
-MIN_BYTES = 16_384
-"""Records smaller than this are decoded every time (it costs microseconds)."""
+MIN_BYTES = 0
+"""Records smaller than this are decoded every time (see the module docstring)."""
 
 
 class RecordCache:

@@ -58,3 +58,12 @@ def test_discard_and_clear_forget_records_that_may_have_changed() -> None:
     cache.stored(b"p1", value, record)
     cache.clear()
     assert cache.load(b"p1", value) is not record
+
+
+def test_by_default_small_records_are_kept_too() -> None:
+    # A ward patient's few-KiB record is reused as a monitored patient's is: decoding it
+    # anew each batch made the garbage collector walk it (see streams/record_cache.py).
+    cache = RecordCache()
+    record, value = _record(1)
+    cache.stored(b"p1", value, record)
+    assert len(value) < 1_000 and cache.load(b"p1", value) is record
