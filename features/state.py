@@ -28,7 +28,10 @@ Guarantees (tested against a batch recomputation in tests/features/test_oracle.p
 
 Memory: each series keeps the points its longest window or staleness needs behind the newest
 event (``catalog.series_lookback_h``), the newest ``KEEP_NEWEST`` points, the whole current
-cycle for cycle features, and the baseline candidates around the first infusion start.
+cycle for cycle features, and the baseline candidates around the first infusion start
+(before a first start is known, every point of the baseline and cycle signals: a start can
+still arrive from a lagging feed). What a feed could still deliver late is judged by the
+slowest feed seen, since the lateness bound is per feed.
 """
 
 from __future__ import annotations
@@ -346,7 +349,11 @@ class PatientState(msgspec.Struct, kw_only=True):
         if newest is None:
             return
         self.pruned_at_ms = newest
-        horizon = newest - self.lateness_ms
+        # The lateness bound is per feed: the slowest feed seen can still deliver events
+        # back to its own newest minus the bound, so nothing they could combine with (or
+        # duplicate) is dropped before that.
+        feeds = self.newest_by_source
+        horizon = (min(feeds.values()) if feeds else newest) - self.lateness_ms
         first_start = first_start_ms(self.infusions)
         cycle_start = current_cycle_start_ms(self.infusions, newest)
         for signal, series in self.series.items():
@@ -366,6 +373,11 @@ class PatientState(msgspec.Struct, kw_only=True):
     ) -> None:
         # Windows and staleness read points with t > newest - lookback.
         drop_up_to = newest - _RETENTION_MS[signal]
+        if first_start is None and (signal in CYCLE_SIGNALS or signal in _BASELINE_SIGNALS):
+            # No infusion start yet: one can still come from a feed not seen so far (a feed's
+            # bound is its own), and then any of these points may be its baseline or in its
+            # cycle. Labs and seizures only: a few points a day.
+            return
         if signal in CYCLE_SIGNALS or signal in _BASELINE_SIGNALS:
             # A start (of a new cycle, or a late first one) can still arrive as far back as
             # the lateness horizon; cycle features read points with t >= the cycle start.
@@ -377,7 +389,8 @@ class PatientState(msgspec.Struct, kw_only=True):
         if cut > 0:
             kept = range(cut, len(series))
             if signal in _BASELINE_SIGNALS:
-                series.keep(sorted(_baseline_pins(series, first_start, horizon).union(kept)))
+                assert first_start is not None  # see above
+                series.keep(sorted(_baseline_pins(series, first_start).union(kept)))
             else:
                 series.drop_before(cut)
         if signal in _THINNED and len(series) > KEEP_NEWEST + 2:
@@ -402,21 +415,14 @@ class PatientState(msgspec.Struct, kw_only=True):
         ]
 
 
-def _baseline_pins(series: Series, first_start: int | None, horizon: int) -> set[int]:
-    """Indices of the points a baseline may still need.
-
-    With a known first start: the last ``BASELINE_PINNED`` points before it and all points of
-    the 24 h after it. Before any start: the last points before the lateness horizon, since a
-    start arriving late cannot be older than the horizon.
-    """
-    anchor = horizon if first_start is None else first_start
-    before = series.window(anchor - 1, 0)[1]  # points with t < anchor
+def _baseline_pins(series: Series, first_start: int) -> set[int]:
+    """Indices of the points a baseline may still need: the last ``BASELINE_PINNED`` points
+    before the first start and all points of the 24 h after it. (Before any start nothing
+    of a baseline signal is pruned, see ``_prune_series``.)"""
+    before = series.window(first_start - 1, 0)[1]  # points with t < first start
     pins = set(range(max(0, before - BASELINE_PINNED), before))
-    if first_start is not None:
-        end = first_start + int(BASELINE_AFTER_START_H * HOUR_MS)
-        lo = before
-        hi = series.window(end - 1, 0)[1]
-        pins.update(range(lo, hi))
+    end = first_start + int(BASELINE_AFTER_START_H * HOUR_MS)
+    pins.update(range(before, series.window(end - 1, 0)[1]))
     return pins
 
 

@@ -122,14 +122,6 @@ def recovery_deployment(broker, tmp_path, request):  # type: ignore[no-untyped-d
         dep.stop()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug (issue #10, docs/reliability.md finding 1b): in about 1 run in 3 on "
-    "this machine a worker skips a few inputs (1-34 of 5,836) during the rebalance after the "
-    "kill, logs 'exception performing seek when flow not active', and Faust commits past "
-    "them, so neither worker sees anything left to do; the state check below passes "
-    "whenever every input is processed",
-)
 def test_sigkill_restart_and_takeover_end_in_the_uninterrupted_state(
     recovery_deployment: Deployment,
 ) -> None:
