@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable
+from typing import get_args
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from features.catalog import (
     FEVER_ONSET_LOOKBACK_H,
     FEVER_RUN_MAX_GAP_H,
     SERIES_BY_SIGNAL,
+    Aggregate,
     FeatureSpec,
 )
 from features.ctcae import grade
@@ -489,28 +491,7 @@ _AGGREGATES: dict[str, Callable[[_Context, FeatureSpec], Result]] = {
     "since_first": _since_first,
 }
 
-_NONE_WITHOUT_POINTS = frozenset(
-    {
-        "last",
-        "age_h",
-        "min",
-        "max",
-        "mean",
-        "slope",
-        "delta",
-        "count",
-        "readings",
-        "any",
-        "max_cycle",
-        "count_cycle",
-        "fold_from_baseline",
-        "uln",
-        "lln",
-        "x_uln",
-        "ctcae_grade",
-        "hours_since",
-    }
-)
+_NONE_WITHOUT_POINTS = frozenset(get_args(Aggregate)) - {"derived", "timeline", "since_first"}
 """Aggregates of one signal that are ``(None, None)`` when the signal has no point at or
 before the snapshot time (every window, last value and cycle range of it is empty)."""
 

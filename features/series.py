@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -62,13 +62,7 @@ class Series(msgspec.Struct, kw_only=True, dict=True):
         """Add a point after any points with the same time."""
         i = bisect_right(self.t, time_ms)
         if i == len(self.t):  # the common in-order case: append is cheaper than insert
-            self.t.append(time_ms)
-            self.v.append(value)
-            self.obs.append(obs_id)
-            self.msg.append(msg_id)
-            self.st.append(status)
-            self.lo.append(ref_low)
-            self.hi.append(ref_high)
+            self._push(time_ms, value, obs_id, msg_id, status, ref_low, ref_high)
             return
         self._forget_encoding()
         self.t.insert(i, time_ms)
@@ -98,6 +92,8 @@ class Series(msgspec.Struct, kw_only=True, dict=True):
         self.st.append(status)
         self.lo.append(ref_low)
         self.hi.append(ref_high)
+
+    _push = append  # insert's in-order case (bound here, so replacing append leaves it)
 
     def find(self, time_ms: int, obs_id: str) -> int | None:
         """Index of the point with this ``obs_id`` at ``time_ms``, else ``None``."""
@@ -218,7 +214,7 @@ class Series(msgspec.Struct, kw_only=True, dict=True):
                 for part, column in zip(parts, columns, strict=True):
                     part.extend(_items(column[kept.n :]))
         self.__dict__[_CACHE] = _EncodedColumns(n, columns, parts)
-        header = _array_header(n)
+        header = msgpack_header(n, "array")
         out.append(_MAP_HEADER)
         for key, part in zip(_KEYS, parts, strict=True):
             out += (key, header, part)
@@ -250,16 +246,18 @@ class _EncodedColumns:
     parts: list[bytearray]
 
 
-def _array_header(count: int) -> bytes:
-    """The msgpack array header of ``count`` items (fixarray, array 16 or array 32)."""
+def msgpack_header(count: int, kind: Literal["array", "map"]) -> bytes:
+    """The msgpack header of an array of ``count`` items or a map of ``count`` entries
+    (fixarray/fixmap, 16-bit or 32-bit count)."""
+    fix, wide = (0x90, b"\xdc") if kind == "array" else (0x80, b"\xde")
     if count < 16:
-        return bytes([0x90 | count])
+        return bytes([fix | count])
     if count < 0x10000:
-        return b"\xdc" + count.to_bytes(2, "big")
-    return b"\xdd" + count.to_bytes(4, "big")
+        return wide + count.to_bytes(2, "big")
+    return bytes([wide[0] + 1]) + count.to_bytes(4, "big")
 
 
 def _items(values: list[Any]) -> bytes:
     """The msgpack encoding of ``values`` without its array header: each item is encoded
     on its own (msgpack has no context), so item encodings concatenate."""
-    return _ENCODER.encode(values)[len(_array_header(len(values))) :]
+    return _ENCODER.encode(values)[len(msgpack_header(len(values), "array")) :]

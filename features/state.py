@@ -214,15 +214,7 @@ class PatientState(msgspec.Struct, kw_only=True):
         if not is_correction and series is not None and series.t and series.t[-1] < obs.time_ms:
             # The common in-order case: newer than every stored point of the signal, so no
             # stored version of this obs_id can share its time (what _locate would look for).
-            series.append(
-                obs.time_ms,
-                obs.value,
-                obs.obs_id,
-                sys.intern(obs.source_msg_id),
-                code,
-                obs.ref_low,
-                obs.ref_high,
-            )
+            series.append(*_point(obs, code))
             return _APPLIED
         found = self._locate(signal, obs.time_ms, obs.obs_id, scan=is_correction)
         if found is not None:
@@ -265,15 +257,7 @@ class PatientState(msgspec.Struct, kw_only=True):
         series = self.series.get(obs.signal)
         if series is None:
             series = self.series[obs.signal] = Series()
-        series.insert(
-            obs.time_ms,
-            obs.value,
-            obs.obs_id,
-            sys.intern(obs.source_msg_id),
-            code,
-            obs.ref_low,
-            obs.ref_high,
-        )
+        series.insert(*_point(obs, code))
 
     def _locate(
         self, signal: str, time_ms: int, obs_id: str, scan: bool
@@ -424,6 +408,21 @@ def _baseline_pins(series: Series, first_start: int) -> set[int]:
     end = first_start + int(BASELINE_AFTER_START_H * HOUR_MS)
     pins.update(range(before, series.window(end - 1, 0)[1]))
     return pins
+
+
+def _point(
+    obs: Observation, code: int
+) -> tuple[int, float, str | None, str, int, float | None, float | None]:
+    """The columns of ``obs`` as a series point (``Series.insert``/``append`` arguments)."""
+    return (
+        obs.time_ms,
+        obs.value,
+        obs.obs_id,
+        sys.intern(obs.source_msg_id),
+        code,
+        obs.ref_low,
+        obs.ref_high,
+    )
 
 
 def _content_digest(event: Event) -> str:

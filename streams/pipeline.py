@@ -38,7 +38,7 @@ from contract.events import (
     encode,
 )
 from features.compute import snapshot as take_snapshot
-from features.series import INCREMENTAL_FROM, Series
+from features.series import INCREMENTAL_FROM, Series, msgpack_header
 from features.snapshot import Snapshot
 from features.state import PatientState
 from scoring.api import score_snapshot
@@ -104,7 +104,7 @@ def encode_record(record: PatientRecord) -> bytes:
     if at < 0 or shell.find(_PLACEHOLDER_BYTES, at + 1) >= 0:  # cannot happen; be exact
         return _record_encoder.encode(record)
     view = memoryview(shell)
-    parts: list[bytes | bytearray | memoryview] = [view[:at], _map_header(len(series))]
+    parts: list[bytes | bytearray | memoryview] = [view[:at], msgpack_header(len(series), "map")]
     pieces: list[bytes | bytearray] = []
     for name, s in series.items():
         pieces.append(_record_encoder.encode(name))
@@ -117,15 +117,6 @@ def encode_record(record: PatientRecord) -> bytes:
 _PLACEHOLDER_BYTES = msgspec.msgpack.encode(os.urandom(16))
 """A msgpack bin value of 16 random bytes, which no other part of a record can contain."""
 _PLACEHOLDER = msgspec.Raw(_PLACEHOLDER_BYTES)
-
-
-def _map_header(count: int) -> bytes:
-    """The msgpack map header of ``count`` entries (fixmap, map 16 or map 32)."""
-    if count < 16:
-        return bytes([0x80 | count])
-    if count < 0x10000:
-        return b"\xde" + count.to_bytes(2, "big")
-    return b"\xdf" + count.to_bytes(4, "big")
 
 
 def decode_record(data: bytes) -> PatientRecord:
