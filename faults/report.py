@@ -20,7 +20,8 @@ HEADER = (
 def row(r: Result) -> str:
     """One Markdown table row."""
     extra = f" (+{r.transitions_extra} extra)" if r.transitions_extra else ""
-    inputs = f"{r.sent} / {r.canonical} / {r.dead_lettered} / {r.missing} ({r.counted:g})"
+    counted = "?" if r.counted is None else f"{r.counted:g}"
+    inputs = f"{r.sent} / {r.canonical} / {r.dead_lettered} / {r.missing} ({counted})"
     transitions = (
         f"{r.transitions_reference} / {r.transitions_observed} / {r.transitions_lost}{extra}"
     )

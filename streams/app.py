@@ -113,6 +113,8 @@ class _App(faust.App):
     """Topics whose records reach the agent as runs, one Faust event per partition and
     fetch (streams.transport.FetchedRun)."""
     ews_run_max_records: int = 500
+    ews_on_offsets_lost: Callable[[str], None] | None = None
+    """Called with the partitions whose committed offsets the broker lost (no commit)."""
     ews_on_offset_gap: Callable[[str, int], None] | None = None
     """Called with the topic and the record count when a skipped range is fetched again."""
 
@@ -251,6 +253,7 @@ class Service:
         app.ews_batched_topics = frozenset(self._input_topics)  # one event per fetched run
         app.ews_run_max_records = s.batch_max_messages
         app.ews_on_offset_gap = self._count_refetched
+        app.ews_on_offsets_lost = self._offsets_lost
         web_routes.install(self, app, self.outputs)
         setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
         use_lean_monitor(app)  # same faust_* metrics, label children cached per message
@@ -397,6 +400,21 @@ class Service:
         self._watch_reason = reason
         self.metrics.ready.set(0)
         await self.app.crash(RuntimeError(message))
+
+    def _offsets_lost(self, where: str) -> None:
+        """The consumer found committed offsets gone from the broker before a commit."""
+        if self._watch_reason == "rewound":
+            return  # already stopping
+        log.critical(
+            "the broker lost the committed offsets of %s (it lost its state): not committing; "
+            "stopping so a restart reads from what the broker has",
+            where,
+        )
+        self._watch_reason = "rewound"
+        self.metrics.ready.set(0)
+        self._stopping = asyncio.ensure_future(
+            self.app.crash(RuntimeError(f"committed offsets lost: {where}"))
+        )
 
     def _count_refetched(self, topic: str, records: int) -> None:
         self.metrics.input_refetched.labels(topic=topic).inc(records)

@@ -176,6 +176,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
         super().__init__(*args, **kwargs)
         self.ews_guard = DeliveryGuard()
         self.ews_numbering = itertools.count()  # FetchedRun.order
+        self.ews_committed: set[Any] = set()  # partitions this process committed (_commit)
         deliver: Callable[[Any], Awaitable[Any]] = self.callback
         delivered = self.ews_guard.delivered
 
@@ -273,6 +274,40 @@ class TunedConsumer(faust_aiokafka.Consumer):
         """The group's committed offsets of ``partitions`` as the broker has them."""
         thread = cast(TunedConsumerThread, self._thread)
         return await thread.committed_offsets(partitions)
+
+    async def _commit(self, offsets: Mapping[Any, int]) -> bool:
+        """Commit, unless the broker lost offsets this worker committed before.
+
+        A broker that lost its state (a restart of a memory-only broker; on Kafka, deleted
+        group offsets) may be refilled past this worker's fetch positions before the lost
+        group shows: the worker then reads a different log from its old offsets, and a
+        commit would make the skipped start of the new log look done (docs/reliability.md
+        finding 1). Before each commit the broker is asked for the offsets this process
+        committed earlier; any gone means the broker lost the group: no commit, and the app's
+        ``ews_on_offsets_lost`` stops the worker loudly (a restart reads from what the broker
+        has). One OffsetFetch per commit (every ``commit_interval``, 2.8 s by default).
+        """
+        known = self.ews_committed
+        ours = [tp for tp in offsets if tp in known]
+        if ours:
+            try:
+                on_broker = await self.committed_offsets(ours)
+            except Exception:  # the commit below fails the same way, and is retried
+                on_broker = {}
+            lost = sorted(
+                f"{tp.topic}[{tp.partition}]"
+                for tp in ours
+                if tp in on_broker and on_broker[tp] is None
+            )
+            if lost:
+                on_lost = getattr(self.app, "ews_on_offsets_lost", None)
+                if on_lost is not None:
+                    on_lost(", ".join(lost))
+                return False
+        done = bool(await super()._commit(offsets))
+        if done:
+            known.update(offsets)
+        return done
 
 
 class CheckedProducer(faust_aiokafka.Producer):

@@ -37,14 +37,6 @@ def _check(result: Result) -> None:
 
 
 @pytest.mark.timeout(150)
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug (docs/reliability.md finding 1, issue #10): after Tansu restarts with "
-    "every topic, offset and group lost, a worker that keeps running can read the new log "
-    "from its old position and commit there before it notices the broker lost the group, "
-    "skipping the new log's first records silently (1 of 4 runs in session 4, 270 inputs); "
-    "session 3 also saw a restarted worker wait forever in table recovery. Other runs pass",
-)
 def test_broker_restart_is_survived_or_loud(tmp_path: Path) -> None:
     result = scenarios.broker_restart(tmp_path, SMALL)
     _check(result)
