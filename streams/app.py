@@ -410,10 +410,9 @@ class Service:
             "stopping so a restart reads from what the broker has",
             where,
         )
-        self._watch_reason = "rewound"
-        self.metrics.ready.set(0)
+        self._watch_reason = "rewound"  # at once: a second commit before the task runs returns
         self._stopping = asyncio.ensure_future(
-            self.app.crash(RuntimeError(f"committed offsets lost: {where}"))
+            self._stop_loudly("rewound", f"committed offsets lost: {where}")
         )
 
     def _count_refetched(self, topic: str, records: int) -> None:
