@@ -121,10 +121,15 @@ class Settings(BaseSettings):
 
     # --- Processing ----------------------------------------------------------------------
     batch_max_messages: int = Field(default=500, ge=1, le=100_000)
-    """Most input messages processed as one batch (one state write per patient per batch),
-    and in one run of a partition's fetched records handed to the agent as one Faust event."""
+    """Most input messages processed as one batch (each patient's record read once and
+    scored after each message), and in one run of a partition's fetched records handed to
+    the agent as one Faust event."""
     batch_max_wait_ms: int = Field(default=20, ge=1, le=10_000)
     """Longest a partial batch waits for more messages before it is processed."""
+    commit_interval_s: float = Field(default=2.8, gt=0, le=60)
+    """How often processed input offsets are committed. Each patient's changed record is
+    written to the state changelog once per commit, right before it (not after every batch):
+    a longer interval writes less, and a restarted worker re-reads up to this much input."""
     lateness_h: float = Field(default=48.0, gt=0, le=720)
     """Events this far behind a patient's newest event time are dead-lettered as too late."""
     score_interval_s: float = Field(default=900.0, gt=0)

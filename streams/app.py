@@ -11,7 +11,7 @@ import logging
 import ssl
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
@@ -43,6 +43,7 @@ from streams.bulk import BulkSender, changelog_written, producer_of
 from streams.faust_monitor import use_lean_monitor
 from streams.ingest import Ingestor, limits_from
 from streams.metrics import Metrics
+from streams.pending import PendingRecords
 from streams.pipeline import (
     BatchResult,
     InMessage,
@@ -116,6 +117,8 @@ class _App(faust.App):
     ews_on_offsets_lost: Callable[[str], None] | None = None
     """Called with the partitions whose committed offsets the broker lost (no commit)."""
     ews_on_offset_gap: Callable[[str, int], None] | None = None
+    ews_before_commit: Callable[[], Awaitable[bool]] | None = None
+    """Awaited right before input offsets are committed; ``False``: do not commit."""
     """Called with the topic and the record count when a skipped range is fetched again."""
 
 
@@ -172,6 +175,9 @@ class Service:
         self.app = self._build_app()
         self.bulk = BulkSender(producer_of(self.app), on_written=changelog_written(self.patients))
         self.records = RecordCache()  # decoded records of monitored patients between batches
+        self.pending = PendingRecords()  # changed records, written right before each commit
+        self._batch_lock = asyncio.Lock()  # a batch and the pending-record write never overlap
+        self._acking: set[asyncio.Future[None]] = set()  # runs waiting for their outputs
         cast(Any, self.app).ews_flush_checks = (self.bulk.check,)  # see transport.CheckedProducer
 
     def _build_app(self) -> faust.App:
@@ -194,6 +200,7 @@ class Service:
             broker_heartbeat_interval=max(0.5, s.session_timeout_s / 5),
             producer_max_batch_size=s.producer_max_batch_size,
             producer_linger=s.producer_linger_ms / 1000,
+            broker_commit_interval=s.commit_interval_s,
             consumer_auto_offset_reset="earliest",
             # Events waiting for an agent: input events are runs of up to
             # ``batch_max_messages`` records (streams.transport), so this bounds the buffered
@@ -254,6 +261,7 @@ class Service:
         app.ews_run_max_records = s.batch_max_messages
         app.ews_on_offset_gap = self._count_refetched
         app.ews_on_offsets_lost = self._offsets_lost
+        app.ews_before_commit = self.write_pending
         web_routes.install(self, app, self.outputs)
         setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
         use_lean_monitor(app)  # same faust_* metrics, label children cached per message
@@ -468,15 +476,51 @@ class Service:
         together are processed in batches of at most ``batch_max_messages`` records."""
         s = self.settings
         size = s.batch_max_messages
-        async for events in stream.take_events(size, s.batch_max_wait_ms / 1000):
+        async for events in stream.noack_take(size, s.batch_max_wait_ms / 1000):
             records = in_fetch_order(events)
-            for start in range(0, len(records), size):
+            written = [
                 await self.process_batch(records[start : start + size])
+                for start in range(0, len(records), size)
+            ]
+            # The runs are acknowledged once the broker has every output made from them (at
+            # least once), while the agent goes on with the next batch: the produce round
+            # trip no longer stalls the pipeline.
+            acked = asyncio.ensure_future(self._ack_when_written(stream, events, written))
+            self._acking.add(acked)
+            acked.add_done_callback(self._acking.discard)
             yield None
 
-    async def process_batch(self, records: Sequence[tuple[Any, Any]]) -> BatchResult:
+    async def _ack_when_written(
+        self, stream: Any, events: Sequence[Any], written: Sequence[asyncio.Future[None]]
+    ) -> None:
+        try:
+            for outputs in written:
+                await outputs
+        except asyncio.CancelledError:
+            raise  # stopping: the inputs stay unacknowledged, a restart reads them again
+        except Exception as exc:
+            log.critical("batch outputs not written, the inputs stay uncommitted: %r", exc)
+            await self.app.crash(exc)
+            return
+        for event in events:
+            await stream.ack(event)
+
+    async def process_batch(self, records: Sequence[tuple[Any, Any]]) -> asyncio.Future[None]:
         """Run one batch of input records, ``(Faust event, record)`` pairs (the event is the
-        record's run), through the pipeline and publish the outputs."""
+        record's run), through the pipeline and submit the outputs; returns a future done
+        when the broker has them all. The patient records it changed wait in ``pending`` for
+        the next commit (:meth:`write_pending`)."""
+        async with self._batch_lock:
+            try:
+                return await self._process_batch(records)
+            except BaseException as exc:
+                # Records were changed in place and not written: none of them may be reused
+                # or written (the pending ones may be the same objects): no commit from now.
+                self.records.clear()
+                self.pending.fail(f"a batch failed: {exc!r}")
+                raise
+
+    async def _process_batch(self, records: Sequence[tuple[Any, Any]]) -> asyncio.Future[None]:
         messages: list[InMessage] = []
         event_of: dict[int, Any] = {}
         formats = self.input_formats
@@ -490,42 +534,74 @@ class Service:
             )
             messages.append(im)
             event_of[id(im)] = event
-        try:
-            result = self.pipeline.process(messages, self._load)
-        except BaseException:
-            # Records were changed in place and not written: none of them may be reused.
-            self.records.clear()
-            raise
+        result = self.pipeline.process(messages, self._load)
         for patient_id in result.loaded.keys() - result.touched.keys():
             self.records.discard(patient_id.encode())  # read, maybe changed, not written
         bulk = self.bulk
         self._publish(result)
-        if result.alerts or result.audit:
-            # Effects before the state that records them: the alert transitions (and their
-            # audit, FHIR and index records) are on the broker before the patient records
-            # that say they happened. A worker killed in between leaves the state unwritten,
-            # so its successor makes the same transitions again (same alert ids: consumers
-            # and the delivery ledgers take them once). The other order lost transitions: the
-            # successor found the new state, took the inputs as duplicates, and made none.
-            await bulk.send()
-        changelog = self.patients.changelog_topic.get_topic_name()
+        # Outputs, alert transitions among them, are on the broker before the agent
+        # acknowledges the inputs (on the returned future), and before any state that
+        # records those transitions is written (write_pending waits for every output
+        # submitted before it). A worker killed in between leaves the state unwritten, so its
+        # successor makes the same transitions again (same alert ids: consumers and the
+        # delivery ledgers take them once). The other order lost transitions: the successor
+        # found the new state, took the inputs as duplicates, and made none
+        # (docs/reliability.md, finding 7).
+        written = await bulk.submit()
+        pending = self.pending
         for patient_id, record in result.touched.items():
-            # The state goes to the changelog partition of this patient's own message (as a
-            # Faust table write would), the store is set under that message as current event
-            # (RocksDB picks its per-partition database from it). The changelog record itself
-            # is sent in bulk with the batch's other outputs, not by the table (see bulk.py).
-            last = event_of[id(result.last_message[patient_id])]
-            key, value = patient_id.encode(), encode_patient(record)
-            with _current_event(last):
-                self.patients.data[key] = value
-            self.records.stored(key, value, record)
-            bulk.add(changelog, key, value, partition=last.message.partition)
-        await bulk.send()  # on the broker before the agent acknowledges the inputs
-        return result
+            pending.put(patient_id.encode(), record, event_of[id(result.last_message[patient_id])])
+        return written
+
+    async def write_pending(self) -> bool:
+        """Write the changed patient records to the table and its changelog and wait for the
+        broker: called right before input offsets are committed (``ews_before_commit``,
+        streams.transport), so every committed input's effect on the state is on the broker.
+        ``False`` (do not commit) once a batch has failed (``PendingRecords.fail``)."""
+        async with self._batch_lock:
+            if self.pending.failed is not None:
+                return False
+            pending = self.pending.take()
+            if not pending:
+                return True
+            started = time.perf_counter()
+            changelog = self.patients.changelog_topic.get_topic_name()
+            bulk = self.bulk
+            try:
+                await bulk.wait()  # the alert transitions these records hold come first
+                for key, (record, event) in pending.items():
+                    # The changelog partition of the patient's last message (as a Faust table
+                    # write would); the store is set under that message as current event
+                    # (RocksDB picks its per-partition database from it). The changelog
+                    # record goes out in bulk (streams/bulk.py), not through the table.
+                    value = encode_patient(record)
+                    with _current_event(event):
+                        self.patients.data[key] = value
+                    self.records.stored(key, value, record)
+                    bulk.add(changelog, key, value, partition=event.message.partition)
+                await bulk.send()
+            except BaseException as exc:
+                self.records.clear()
+                self.pending.fail(f"the state write failed: {exc!r}")
+                raise
+            self.metrics.state_writes.inc(len(pending))
+            self.metrics.state_write_seconds.observe(time.perf_counter() - started)
+            return True
 
     def _load(self, patient_id: str) -> PatientRecord | None:
         key = patient_id.encode()
+        pending = self.pending.get(key)
+        if pending is not None:
+            return pending
         return self.records.load(key, self.patients.get(key))
+
+    def stored_record(self, key: bytes) -> bytes | None:
+        """A patient's record as bytes, pending changes included (for the alert pictures)."""
+        pending = self.pending.get(key)
+        if pending is not None:
+            return encode_patient(pending)
+        stored = self.patients.get(key)
+        return bytes(stored) if stored else None
 
     def _publish(self, result: BatchResult) -> None:
         """Queue the batch's outputs on the bulk sender (streams/bulk.py): canonical records,

@@ -3,13 +3,14 @@
 Faust's ``send_soon`` costs a future, a buffer entry and an aiokafka ``send`` per record;
 with one canonical record per input message and one state write per patient per batch, that
 was most of a worker's CPU (docs/performance.md). :class:`BulkSender` fills aiokafka
-``BatchBuilder``s per (topic, partition) with a batch's records, submits each with
-``send_batch`` and waits for the broker before the agent takes the next batch.
+``BatchBuilder``s per (topic, partition) with a batch's records and submits each with
+``send_batch``; :meth:`BulkSender.submit` returns a future done when the broker has them.
 
 - At-least-once: a batch's outputs are on the broker before its inputs are acknowledged to
-  Faust; a failed batch raises in the agent (the worker fails loudly, the inputs are not
-  committed). ``streams.transport.CheckedProducer`` also fails Faust's commit-time flush
-  after a failed batch, as a second line.
+  Faust (the pipeline agent acknowledges them on that future, while it processes the next
+  batch: the produce round trip no longer holds up the pipeline); a failed batch stops the
+  worker loudly, its inputs not committed. ``streams.transport.CheckedProducer`` also fails
+  Faust's commit-time flush after a failed batch, as a second line.
 - Partitions are what Faust's producer would choose: the default partitioner (murmur2 of the
   key, as the Java client and kafka-python), so downstream consumers see the usual keying;
   table changelog records go to the partition given (the patient's input partition).
@@ -99,16 +100,45 @@ class BulkSender:
         return sum(len(r) for r in self._records.values())
 
     async def send(self) -> None:
-        """Send every queued record in per-partition batches and wait for the broker.
+        """Send every queued record in per-partition batches and wait for the broker (for
+        these and for every record submitted before).
 
         Raises :class:`BulkSendError` if a batch failed (after aiokafka's own retries).
         ``on_written(topic, partition, offset)`` hears the last offset of each batch written.
         """
+        await self.submit()
+        await self.wait()
+
+    async def wait(self) -> None:
+        """Wait until the broker has every record submitted so far; raises
+        :class:`BulkSendError` if a batch failed."""
+        in_flight, self._in_flight = self._in_flight, []
+        await asyncio.gather(*in_flight, return_exceptions=True)
         self.check()
+
+    async def submit(self) -> asyncio.Future[None]:
+        """Send every queued record in per-partition batches without waiting for the broker.
+
+        Returns a future that is done when the broker has them all (raising
+        :class:`BulkSendError` if a batch failed): the pipeline agent acknowledges a batch's
+        inputs on it while it already processes the next batch.
+        """
+        self.check()
+        self._in_flight = [f for f in self._in_flight if not f.done()]
+        futures = await self._submit_queued()
+        self._in_flight.extend(futures)
+        return asyncio.ensure_future(self._written(futures))
+
+    async def _written(self, futures: list[asyncio.Future[Any]]) -> None:
+        await asyncio.gather(*futures, return_exceptions=True)
+        self.check()
+
+    async def _submit_queued(self) -> list[asyncio.Future[Any]]:
         records, self._records = self._records, {}
         if not records:
-            return
+            return []
         producer = self._producer()
+        futures: list[asyncio.Future[Any]] = []
         by_tp: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
         for topic, items in records.items():
             count = self._partitions.get(topic)
@@ -126,28 +156,25 @@ class BulkSender:
             for key, value in tp_items:
                 if batch.append(key=key, value=value, timestamp=None) is None:
                     # Full: submit it; an empty batch always takes one record, whatever size.
-                    await self._submit(producer, batch, topic, partition, count)
+                    futures.append(await self._submit(producer, batch, topic, partition, count))
                     batch, count = producer.create_batch(), 0
                     batch.append(key=key, value=value, timestamp=None)
                 count += 1
-            await self._submit(producer, batch, topic, partition, count)
-        # Wait for the broker before the agent acknowledges this batch's inputs: outputs are
-        # durable before their inputs can be committed, whatever Faust commits when (a
-        # rebalance commits too). Costs one produce round trip per batch.
-        in_flight, self._in_flight = self._in_flight, []
-        await asyncio.gather(*in_flight, return_exceptions=True)
-        self.check()
+            futures.append(await self._submit(producer, batch, topic, partition, count))
+        return futures
 
     def check(self) -> None:
         """Raise :class:`BulkSendError` if a submitted batch failed."""
         if self._failed is not None:
             raise BulkSendError(f"a bulk output batch was not written: {self._failed!r}")
 
-    async def _submit(self, producer: Any, batch: Any, topic: str, partition: int, n: int) -> None:
+    async def _submit(
+        self, producer: Any, batch: Any, topic: str, partition: int, n: int
+    ) -> asyncio.Future[Any]:
         batch.close()
-        fut = await producer.send_batch(batch, topic, partition=partition)
+        fut: asyncio.Future[Any] = await producer.send_batch(batch, topic, partition=partition)
         fut.add_done_callback(lambda f: self._done(f, topic, partition, n))
-        self._in_flight.append(fut)
+        return fut
 
     def _done(self, fut: asyncio.Future[Any], topic: str, partition: int, n: int) -> None:
         if fut.cancelled():

@@ -112,6 +112,19 @@ class Metrics:
             "1 when the worker is ready (tables recovered, not rebalancing), else 0.",
             registry=registry,
         )
+        self.state_writes = Counter(
+            "ews_state_writes_total",
+            "Patient records written to the state table and its changelog (once per commit "
+            "for each patient changed since the last one, streams/pending.py).",
+            registry=registry,
+        )
+        self.state_write_seconds = Histogram(
+            "ews_state_write_seconds",
+            "Time to encode the changed patient records and have the broker take them, run "
+            "before each input offset commit (the commit waits for it).",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=registry,
+        )
         self.input_refetched = Counter(
             "ews_input_refetched_total",
             "Input records Faust fetched but did not deliver, fetched again by topic "

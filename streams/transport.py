@@ -276,7 +276,9 @@ class TunedConsumer(faust_aiokafka.Consumer):
         return await thread.committed_offsets(partitions)
 
     async def _commit(self, offsets: Mapping[Any, int]) -> bool:
-        """Commit, unless the broker lost offsets this worker committed before.
+        """Commit, after the app's ``ews_before_commit`` (the worker writes the patient
+        records changed since the last commit, streams/pending.py), unless the broker lost
+        offsets this worker committed before.
 
         A broker that lost its state (a restart of a memory-only broker; on Kafka, deleted
         group offsets) may be refilled past this worker's fetch positions before the lost
@@ -304,6 +306,9 @@ class TunedConsumer(faust_aiokafka.Consumer):
                 if on_lost is not None:
                     on_lost(", ".join(lost))
                 return False
+        before = getattr(self.app, "ews_before_commit", None)
+        if before is not None and not await before():
+            return False  # the worker's state cannot be written: commit nothing (it stops)
         done = bool(await super()._commit(offsets))
         if done:
             known.update(offsets)

@@ -100,12 +100,10 @@ class PictureRoute:
         alert = self.outputs.alert_record(alert_id)
         if alert is None:
             return None
-        stored = self.service.patients.get(alert.patient_ref.encode())
-        if not stored:
+        stored = self.service.stored_record(alert.patient_ref.encode())
+        if stored is None:
             return None
-        return await asyncio.get_running_loop().run_in_executor(
-            _renderer, _draw, bytes(stored), alert
-        )
+        return await asyncio.get_running_loop().run_in_executor(_renderer, _draw, stored, alert)
 
     def peers(self) -> list[str]:
         """Canonical URLs of the other workers of the group."""
