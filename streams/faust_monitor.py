@@ -27,7 +27,7 @@ class LeanPrometheusMonitor(PrometheusMonitor):
         self._by_topic: dict[str, Any] = {}
         self._by_tp: dict[TP, Any] = {}
         self._by_stream: dict[Any, Any] = {}
-        self._end_by_tp: dict[TP, Any] = {}
+        self._end_by_tp: dict[TP, list[Any]] = {}  # [gauge child, last value set]
 
     def on_message_in(self, tp: TP, offset: int, message: Any) -> None:
         """Call before message is delegated to streams (Faust's figures, cached children)."""
@@ -49,15 +49,21 @@ class LeanPrometheusMonitor(PrometheusMonitor):
         per_tp.set(offset)
 
     def track_tp_end_offset(self, tp: TP, offset: int) -> None:
-        """Track a partition's end offset for the lag (Faust's figures, cached child)."""
+        """Track a partition's end offset for the lag (Faust's figures, cached child).
+
+        The consumer calls this for every fetched record with the same highwater for a
+        whole fetch: the gauge (a lock in prometheus-client, 4% of the worker's time on
+        8-observation frames) is set only when the value changes."""
         Monitor.track_tp_end_offset(self, tp, offset)
-        end = self._end_by_tp.get(tp)
-        if end is None:
-            end = self._metrics.topic_partition_end_offset.labels(
+        entry = self._end_by_tp.get(tp)
+        if entry is None:
+            gauge = self._metrics.topic_partition_end_offset.labels(
                 topic=tp.topic, partition=tp.partition
             )
-            self._end_by_tp[tp] = end
-        end.set(offset)
+            entry = self._end_by_tp[tp] = [gauge, None]
+        if entry[1] != offset:
+            entry[0].set(offset)
+            entry[1] = offset
 
     def on_stream_event_in(
         self, tp: TP, offset: int, stream: Any, event: Any

@@ -37,7 +37,8 @@ def _drive(monitor: PrometheusMonitor) -> None:
     for i in range(60):
         tp = TP(f"ews.in.{('json', 'fhir', 'hl7v2')[i % 3]}", i % 4)
         msg = _Message()
-        monitor.track_tp_end_offset(tp, 100 + i)
+        for end in (100 + i // 7, 100 + i // 7, 90 + i):  # repeated within a fetch, moved
+            monitor.track_tp_end_offset(tp, end)
         monitor.on_message_in(tp, i, msg)
         stream = streams[i % 2]
         state = monitor.on_stream_event_in(tp, i, stream, object())
