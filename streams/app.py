@@ -173,12 +173,18 @@ class Service:
         )
 
         self.app = self._build_app()
-        self.bulk = BulkSender(producer_of(self.app), on_written=changelog_written(self.patients))
+        self.bulk = BulkSender(producer_of(self.app))  # the outputs of each batch
+        # The patient records, written before each commit (write_pending).
+        self.state_bulk = BulkSender(
+            producer_of(self.app), on_written=changelog_written(self.patients)
+        )
         self.records = RecordCache()  # decoded records of monitored patients between batches
         self.pending = PendingRecords()  # changed records, written right before each commit
         self._batch_lock = asyncio.Lock()  # a batch and the pending-record write never overlap
+        self._write_lock = asyncio.Lock()  # one pending-record write at a time
         self._acking: set[asyncio.Future[None]] = set()  # runs waiting for their outputs
-        cast(Any, self.app).ews_flush_checks = (self.bulk.check,)  # see transport.CheckedProducer
+        # See transport.CheckedProducer.
+        cast(Any, self.app).ews_flush_checks = (self.bulk.check, self.state_bulk.check)
 
     def _build_app(self) -> faust.App:
         s = self.settings
@@ -557,36 +563,54 @@ class Service:
         """Write the changed patient records to the table and its changelog and wait for the
         broker: called right before input offsets are committed (``ews_before_commit``,
         streams.transport), so every committed input's effect on the state is on the broker.
-        ``False`` (do not commit) once a batch has failed (``PendingRecords.fail``)."""
-        async with self._batch_lock:
-            if self.pending.failed is not None:
-                return False
-            pending = self.pending.take()
-            if not pending:
-                return True
-            started = time.perf_counter()
-            changelog = self.patients.changelog_topic.get_topic_name()
-            bulk = self.bulk
+        ``False`` (do not commit) once a batch has failed (``PendingRecords.fail``).
+
+        Only the encoding holds up the pipeline agent (the records must not change while
+        they are encoded); the waits for the broker do not. One write at a time, so a
+        patient's changelog records stay in order.
+        """
+        async with self._write_lock:
+            async with self._batch_lock:
+                if self.pending.failed is not None:
+                    return False
+                pending = self.pending.take()
+                if not pending:
+                    return True
+                started = time.perf_counter()
+                encoded: list[tuple[bytes, bytes, int]] = []
+                try:
+                    for key, (record, event) in pending.items():
+                        # The store and the cache get the record at once (the next batch
+                        # finds it there), set under the patient's last message as current
+                        # event (RocksDB picks its per-partition database from it).
+                        value = encode_patient(record)
+                        with _current_event(event):
+                            self.patients.data[key] = value
+                        self.records.stored(key, value, record)
+                        encoded.append((key, value, event.message.partition))
+                except BaseException as exc:
+                    self._state_write_failed(exc)
+                    raise
+                reflected = self.bulk.in_flight()  # the outputs these records reflect
             try:
-                await bulk.wait()  # the alert transitions these records hold come first
-                for key, (record, event) in pending.items():
-                    # The changelog partition of the patient's last message (as a Faust table
-                    # write would); the store is set under that message as current event
-                    # (RocksDB picks its per-partition database from it). The changelog
-                    # record goes out in bulk (streams/bulk.py), not through the table.
-                    value = encode_patient(record)
-                    with _current_event(event):
-                        self.patients.data[key] = value
-                    self.records.stored(key, value, record)
-                    bulk.add(changelog, key, value, partition=event.message.partition)
-                await bulk.send()
+                # Alert transitions before the state that records them (docs/reliability.md,
+                # finding 7), then the records, each to the changelog partition of the
+                # patient's last message (as a Faust table write would).
+                await self.bulk.wait_for(reflected)
+                changelog = self.patients.changelog_topic.get_topic_name()
+                for key, value, partition in encoded:
+                    self.state_bulk.add(changelog, key, value, partition=partition)
+                await self.state_bulk.send()
             except BaseException as exc:
-                self.records.clear()
-                self.pending.fail(f"the state write failed: {exc!r}")
+                self._state_write_failed(exc)
                 raise
-            self.metrics.state_writes.inc(len(pending))
+            self.metrics.state_writes.inc(len(encoded))
             self.metrics.state_write_seconds.observe(time.perf_counter() - started)
             return True
+
+    def _state_write_failed(self, exc: BaseException) -> None:
+        self.records.clear()
+        self.pending.fail(f"the state write failed: {exc!r}")
 
     def _load(self, patient_id: str) -> PatientRecord | None:
         key = patient_id.encode()

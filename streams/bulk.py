@@ -113,7 +113,17 @@ class BulkSender:
         """Wait until the broker has every record submitted so far; raises
         :class:`BulkSendError` if a batch failed."""
         in_flight, self._in_flight = self._in_flight, []
-        await asyncio.gather(*in_flight, return_exceptions=True)
+        await self.wait_for(in_flight)
+
+    def in_flight(self) -> list[asyncio.Future[Any]]:
+        """The record batches submitted and not yet known to be on the broker."""
+        self._in_flight = [f for f in self._in_flight if not f.done()]
+        return list(self._in_flight)
+
+    async def wait_for(self, futures: list[asyncio.Future[Any]]) -> None:
+        """Wait until the broker has ``futures`` (from :meth:`in_flight`); raises
+        :class:`BulkSendError` if a batch failed."""
+        await asyncio.gather(*futures, return_exceptions=True)
         self.check()
 
     async def submit(self) -> asyncio.Future[None]:
@@ -127,11 +137,7 @@ class BulkSender:
         self._in_flight = [f for f in self._in_flight if not f.done()]
         futures = await self._submit_queued()
         self._in_flight.extend(futures)
-        return asyncio.ensure_future(self._written(futures))
-
-    async def _written(self, futures: list[asyncio.Future[Any]]) -> None:
-        await asyncio.gather(*futures, return_exceptions=True)
-        self.check()
+        return asyncio.ensure_future(self.wait_for(futures))
 
     async def _submit_queued(self) -> list[asyncio.Future[Any]]:
         records, self._records = self._records, {}
