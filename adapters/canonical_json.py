@@ -15,11 +15,22 @@ msgspec's message on failure) and time-checked.
 
 from __future__ import annotations
 
-from typing import Any, get_args
+import math
+from collections.abc import Callable
+from typing import Any, Literal, get_args
 
 import msgspec
 
-from adapters.items import COMPARATORS, ItemContext, build_observation, check_time, lookup_coding
+from adapters.items import (
+    COMPARATORS,
+    MAX_EPOCH_MS,
+    ItemContext,
+    build_observation,
+    check_time,
+    lookup_coding,
+    resolve_converter,
+)
+from adapters.limits import load_json_bounded
 from adapters.result import AdapterResult, ItemError, MessageError, Reject
 from contract.codemap import SignalSpec
 from contract.events import Event, Observation, ObsStatus, Retraction, Source
@@ -39,6 +50,144 @@ def parse_json(document: Any, ctx: ItemContext, *, fallback_msg_id: str) -> Adap
     if "events" in document:
         return _batch(document, ctx)
     raise MessageError(Reason.SCHEMA, "neither an event (kind) nor a batch (events)")
+
+
+def parse_json_text(text: str, ctx: ItemContext, *, fallback_msg_id: str) -> AdapterResult:
+    """Events from the text of one JSON message: :func:`parse_json` of the bounded parse.
+
+    A monitor frame (a batch of plain observations, every one of them accepted) is taken by
+    :func:`parse_frame` instead, which gives the same result without building a dict per
+    event; any other message, and any frame with a doubt, goes the general way.
+    """
+    frame = parse_frame(text, ctx)
+    if frame is not None:
+        return frame
+    return parse_json(load_json_bounded(text, ctx.limits), ctx, fallback_msg_id=fallback_msg_id)
+
+
+class _FrameEvent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A batch event as monitor gateways send it: an observation named by its signal, with
+    no code, comparator or reference range. Any other field makes the decode fail."""
+
+    kind: Literal["observation"]
+    signal: str
+    value: float | int
+    unit: str
+    obs_id: str
+    time_ms: int
+    patient_id: str | msgspec.UnsetType = msgspec.UNSET
+    source: str = DEFAULT_SOURCE
+    source_msg_id: str | msgspec.UnsetType = msgspec.UNSET
+    status: str = "final"
+
+
+class _Frame(msgspec.Struct, forbid_unknown_fields=True):
+    """A batch of :class:`_FrameEvent` (no other top-level field)."""
+
+    msg_id: str
+    patient_id: str
+    events: list[_FrameEvent]
+
+
+_FRAME_DECODER = msgspec.json.Decoder(_Frame)
+_FRAME_EVENT_FIELDS = len(_FrameEvent.__struct_fields__)
+_FRAME_CONVERTERS: dict[tuple[str, str], tuple[SignalSpec, Callable[[float], float]]] = {}
+"""(signal, unit as sent) -> the signal's spec and ``resolve_converter(spec, [unit])``, only
+for units it accepted; valid while the code map hands out that same spec."""
+_FRAME_CONVERTERS_MAX = 4096
+
+
+def parse_frame(text: str, ctx: ItemContext) -> AdapterResult | None:
+    """:func:`parse_json` of a monitor frame whose every event is accepted, else ``None``.
+
+    ``None`` says nothing about the message: it is not of the frame's shape (another kind,
+    a field beyond :class:`_FrameEvent`'s, a type msgspec refuses), or a check of
+    :func:`_build_observation` or of the JSON limits would fail (or might: limits so low
+    that a frame's shape alone does not prove them). The caller then takes the general
+    path, which decides and words the rejects.
+    So this path only has to agree with the general one on what it accepts: the same checks
+    (patient, source, message id, obs_id, status, signal, unit, number, plausibility, time)
+    and the same :class:`Observation` (tests/adapters/test_frame_fast_path.py).
+    """
+    limits = ctx.limits
+    try:
+        frame = _FRAME_DECODER.decode(text)
+    except Exception:  # not JSON, not a frame (a ValidationError): the general path decides
+        return None
+    msg_id, patient_id, items = frame.msg_id, frame.patient_id, frame.events
+    if (
+        not 0 < len(msg_id) <= 200
+        or not 0 < len(patient_id) <= 64
+        or not items
+        or len(items) > limits.max_items_per_message
+        # The JSON limits: a frame's containers nest 3 deep (the batch, its events list,
+        # an event) and it holds at most 4 values plus 11 per event (the batch, its 3
+        # fields, each event and its at most 10 fields; a key repeated counts once, as in
+        # the parsed document load_json_bounded checks).
+        or limits.max_json_depth <= 3
+        or 4 + (1 + _FRAME_EVENT_FIELDS) * len(items) > limits.max_json_nodes
+    ):
+        return None
+    received = ctx.received_ms
+    earliest, latest = 0, MAX_EPOCH_MS  # check_time's window
+    if received is not None:
+        earliest = max(earliest, received - limits.max_event_age_ms)
+        latest = min(latest, received + limits.max_future_skew_ms)
+    signals = ctx.codemap.signals
+    events: list[Event] = []
+    try:
+        for item in items:
+            named = item.patient_id
+            source = _SOURCES.get(item.source)
+            status = _STATUSES.get(item.status)
+            spec = signals.get(item.signal)
+            source_msg_id = msg_id if item.source_msg_id is msgspec.UNSET else item.source_msg_id
+            obs_id = item.obs_id
+            time_ms = item.time_ms
+            value = item.value
+            if type(value) is not float:
+                value = float(value)  # an int, as parse_number reads it
+            if (
+                (named is not msgspec.UNSET and named != patient_id)
+                or source is None
+                or status is None
+                or spec is None
+                or not 0 < len(source_msg_id) <= 200
+                or not 0 < len(obs_id) <= 200
+                or not earliest <= time_ms <= latest
+                or not math.isfinite(value)
+            ):
+                return None
+            unit = item.unit
+            known = _FRAME_CONVERTERS.get((spec.signal, unit))
+            if known is not None and known[0] is spec:
+                convert = known[1]
+            else:
+                convert = resolve_converter(spec, (unit,))
+                if len(_FRAME_CONVERTERS) >= _FRAME_CONVERTERS_MAX:
+                    _FRAME_CONVERTERS.clear()
+                _FRAME_CONVERTERS[spec.signal, unit] = (spec, convert)
+            canonical = convert(value)
+            if not (
+                math.isfinite(canonical) and spec.plausible_min <= canonical <= spec.plausible_max
+            ):  # SignalSpec.plausible, inline
+                return None
+            events.append(
+                Observation(
+                    patient_id=patient_id,
+                    time_ms=time_ms,
+                    source=source,
+                    source_msg_id=source_msg_id,
+                    signal=spec.signal,
+                    value=canonical,
+                    unit=spec.unit,
+                    obs_id=obs_id,
+                    status=status,
+                )
+            )
+    except Exception:  # a unit refused, a conversion failing: the general path says how
+        return None
+    return AdapterResult(tuple(events), (), patient_id, msg_id)
 
 
 def _text(value: Any, limit: int = 200) -> str | None:

@@ -22,7 +22,7 @@ from contract.units import DIMENSIONLESS_UNITS, UnitError, converter
 
 Comparator = Literal["<", "<=", ">", ">="]
 COMPARATORS: dict[str, Comparator] = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
-_MAX_EPOCH_MS = 32503680000000  # contract EpochMs upper bound (year 3000)
+MAX_EPOCH_MS = 32503680000000  # contract EpochMs upper bound (year 3000)
 
 # A decimal number with an optional comparator; deliberately not float(): "nan", "inf",
 # "1_000" and "0x10" are not lab values.
@@ -128,7 +128,7 @@ def check_time(ctx: ItemContext, time_ms: int | ItemError | None) -> int:
         raise time_ms
     if time_ms is None:
         raise ItemError(Reason.BAD_TIME, "no event time")
-    if not 0 <= time_ms <= _MAX_EPOCH_MS:
+    if not 0 <= time_ms <= MAX_EPOCH_MS:
         raise ItemError(Reason.BAD_TIME, "event time outside 1970-3000")
     if ctx.received_ms is not None:
         if time_ms > ctx.received_ms + ctx.limits.max_future_skew_ms:

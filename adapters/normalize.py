@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from adapters.canonical_json import parse_json
+from adapters.canonical_json import parse_json_text
 from adapters.fhir import parse_fhir
 from adapters.hl7v2 import parse_hl7v2
 from adapters.items import ItemContext
@@ -58,9 +58,12 @@ def outcome_of(events: tuple[Event, ...]) -> NormalizedOutcome:
         return "rejected"
     corrected = False
     for e in events:  # one pass (this runs for every message)
-        if isinstance(e, Retraction):
+        if type(e) is Observation:  # the common case first (not a Retraction)
+            if e.status in CORRECTION_STATUSES:
+                corrected = True
+        elif isinstance(e, Retraction):
             return "retracted"
-        if not corrected and isinstance(e, Observation) and e.status in CORRECTION_STATUSES:
+        elif isinstance(e, Observation) and e.status in CORRECTION_STATUSES:
             corrected = True
     return "corrected" if corrected else "accepted"
 
@@ -114,7 +117,7 @@ def _normalize(
         text = data.removeprefix(_UTF8_BOM).decode("utf-8")
     except UnicodeDecodeError as exc:
         return _rejected(Reason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}", fallback_msg_id)
-    ctx = ItemContext(codemap, limits, received_ms)
+    ctx = _item_context(codemap, limits, received_ms)
     try:
         result = _adapt(fmt, text, ctx, fallback_msg_id, tz)
     except MessageError as exc:
@@ -135,11 +138,26 @@ def _normalize(
     return Normalized(outcome_of(result.events), patient_id, msg_id, result.events, rejects)
 
 
+_last_context: list[ItemContext] = []
+"""The context of the last message: the messages of one batch share their receive time."""
+
+
+def _item_context(codemap: CodeMap, limits: Limits, received_ms: int) -> ItemContext:
+    """``ItemContext(codemap, limits, received_ms)``, the last one again when it is equal."""
+    if _last_context:
+        ctx = _last_context[0]
+        if ctx.received_ms == received_ms and ctx.codemap is codemap and ctx.limits is limits:
+            return ctx
+    ctx = ItemContext(codemap, limits, received_ms)
+    _last_context[:] = [ctx]
+    return ctx
+
+
 def _adapt(fmt: Format, text: str, ctx: ItemContext, msg_id: str, tz: ZoneInfo) -> AdapterResult:
     if fmt == "hl7v2":
         return parse_hl7v2(text, ctx, fallback_msg_id=msg_id, default_tz=tz)
     if fmt == "fhir":
         return parse_fhir(load_json_bounded(text, ctx.limits), ctx, fallback_msg_id=msg_id)
     if fmt == "json":
-        return parse_json(load_json_bounded(text, ctx.limits), ctx, fallback_msg_id=msg_id)
+        return parse_json_text(text, ctx, fallback_msg_id=msg_id)
     raise MessageError(Reason.UNSUPPORTED, f"unknown format {str(fmt)[:20]!r}")

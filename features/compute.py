@@ -506,26 +506,37 @@ _PLAN: tuple[tuple[FeatureSpec, Callable[[_Context, FeatureSpec], Result], str |
     )
 )
 _PLAN_SIGNALS = frozenset(signal for _, _, signal in _PLAN if signal is not None)
+_ALL_MISSING: dict[str, float | None] = {spec.name: None for spec, _, _ in _PLAN}
+"""Every feature missing, in catalog order (each snapshot's values start as a copy)."""
+assert len(_ALL_MISSING) == len(_PLAN), "feature names must be unique (see snapshot)"
+_Entry = tuple[FeatureSpec, Callable[[_Context, FeatureSpec], Result], str | None]
+_PLANS: dict[frozenset[str], tuple[_Entry, ...]] = {}
+"""The entries of ``_PLAN`` to evaluate (in catalog order), by the set of plan signals
+without points; a few sets recur (a monitored patient's is the same every snapshot)."""
+_PLANS_MAX = 256
+
+
+def _plan_without(absent: frozenset[str]) -> tuple[_Entry, ...]:
+    plan = _PLANS.get(absent)
+    if plan is None:
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        plan = _PLANS[absent] = tuple(e for e in _PLAN if e[2] is None or e[2] not in absent)
+    return plan
 
 
 def snapshot(state: PatientState, at_ms: int) -> Snapshot:
     """Every catalog feature of ``state`` at ``at_ms`` (exact for ``at_ms >= newest_ms``)."""
     ctx = _Context(state, at_ms)
-    values: dict[str, float | None] = {}
+    values = _ALL_MISSING.copy()
     evidence: dict[str, Evidence] = {}
     cited: dict[Point, Evidence] = {}
-    series = state.series
     # Signals without a point at or before at_ms: their plain aggregates are all missing
     # (most of the catalog for a patient with vital signs only), so they are not evaluated.
-    absent = {
-        signal
-        for signal in _PLAN_SIGNALS
-        if (s := series.get(signal)) is None or not s.t or s.t[0] > at_ms
-    }
-    for spec, fn, signal in _PLAN:
-        if signal is not None and signal in absent:
-            values[spec.name] = None
-            continue
+    absent = _PLAN_SIGNALS.difference(
+        [signal for signal, s in state.series.items() if s.t and s.t[0] <= at_ms]
+    )
+    for spec, fn, _ in _plan_without(absent) if absent else _PLAN:
         value, point = fn(ctx, spec)
         if value is not None and not math.isfinite(value):
             # A ratio or log of extreme inputs (an overflowing multiple of ULN) is not a

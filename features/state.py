@@ -90,6 +90,8 @@ ApplyKind = Literal[
 _RETENTION_MS: dict[str, int] = {s: int(series_lookback_h(s) * HOUR_MS) for s in SERIES_BY_SIGNAL}
 _THINNED = frozenset(s for s, spec in SERIES_BY_SIGNAL.items() if spec.group == "vital")
 _BASELINE_SIGNALS = frozenset(BASELINE_LABS)
+_IN_ORDER_STATUSES = frozenset(STATUS_CODES) - CORRECTION_STATUSES
+"""Observation statuses that are not corrections (``preliminary``, ``final``)."""
 
 
 class ApplyResult(msgspec.Struct, frozen=True):
@@ -111,7 +113,8 @@ class ApplyResult(msgspec.Struct, frozen=True):
 
 
 _DUPLICATE_SEEN = ApplyResult("duplicate", "message already applied")
-_APPLIED = ApplyResult("applied", changed=True)
+APPLIED = ApplyResult("applied", changed=True)
+"""The result of most applied events (shared: callers may test for it by identity)."""
 
 
 class PatientState(msgspec.Struct, kw_only=True):
@@ -152,6 +155,39 @@ class PatientState(msgspec.Struct, kw_only=True):
             raise ValueError(f"event for {event.patient_id!r} applied to {self.patient_id!r}")
         time_ms = event.time_ms
         feed_newest = self.newest_by_source.get(event.source)
+        if type(event) is Observation and event.status in _IN_ORDER_STATUSES:
+            # The common case (a monitor's next reading) on one path: an observation, not a
+            # correction, newer than every stored point of its signal. What the general path
+            # below would do with it, step for step (tests/features/test_apply_fast_path.py).
+            series = self.series.get(event.signal)
+            if (
+                series is not None
+                and series.t
+                and series.t[-1] < time_ms
+                and (feed_newest is None or time_ms >= feed_newest - self.lateness_ms)
+                and event.signal in SERIES_BY_SIGNAL
+                and event.obs_id not in self.tombstones
+            ):
+                first_ms = self.first_ms
+                if first_ms is None or time_ms < first_ms:
+                    self.first_ms = time_ms
+                series.append(
+                    time_ms,
+                    event.value,
+                    event.obs_id,
+                    sys.intern(event.source_msg_id),
+                    STATUS_CODES[event.status],
+                    event.ref_low,
+                    event.ref_high,
+                )
+                if feed_newest is None or time_ms > feed_newest:
+                    self.newest_by_source[event.source] = time_ms
+                newest = self.newest_ms
+                if newest is None or time_ms > newest:
+                    self.newest_ms = newest = time_ms
+                if newest - self.pruned_at_ms >= PRUNE_EVERY_MS:
+                    self.prune()
+                return APPLIED
         context = isinstance(event, PatientContext)
         if not context and feed_newest is not None and time_ms < feed_newest - self.lateness_ms:
             return ApplyResult(
@@ -215,7 +251,7 @@ class PatientState(msgspec.Struct, kw_only=True):
             # The common in-order case: newer than every stored point of the signal, so no
             # stored version of this obs_id can share its time (what _locate would look for).
             series.append(*_point(obs, code))
-            return _APPLIED
+            return APPLIED
         found = self._locate(signal, obs.time_ms, obs.obs_id, scan=is_correction)
         if found is not None:
             series, i = found
@@ -251,7 +287,7 @@ class PatientState(msgspec.Struct, kw_only=True):
                 f"{obs.status} value for unseen obs_id {obs.obs_id}: kept as the value",
                 changed=True,
             )
-        return _APPLIED
+        return APPLIED
 
     def _insert(self, obs: Observation, code: int) -> None:
         series = self.series.get(obs.signal)
@@ -304,7 +340,7 @@ class PatientState(msgspec.Struct, kw_only=True):
         if isinstance(event, InfusionEvent):
             self.infusions.append(event)
             self.infusions.sort(key=infusion_sort_key)
-            return _APPLIED
+            return APPLIED
         points = event_points(event)
         msg = sys.intern(event.source_msg_id)
         for signal, value in points:
@@ -314,7 +350,7 @@ class PatientState(msgspec.Struct, kw_only=True):
             series.insert(event.time_ms, value, None, msg)
         if not points:
             return ApplyResult("applied", "no item of the event was assessed")
-        return _APPLIED
+        return APPLIED
 
     # --- retention ----------------------------------------------------------------------
 

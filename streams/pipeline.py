@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Literal, cast, get_args
 
 import msgspec
 
@@ -40,7 +40,7 @@ from contract.events import (
 from features.compute import snapshot as take_snapshot
 from features.series import INCREMENTAL_FROM, Series, msgpack_header
 from features.snapshot import Snapshot
-from features.state import PatientState
+from features.state import APPLIED, PatientState
 from scoring.api import score_snapshot
 from scoring.config import RuleConfig
 from scoring.result import Assessment
@@ -93,7 +93,10 @@ def encode_record(record: PatientRecord) -> bytes:
     the cost is that of the new points and of one copy, not of the whole history.
     """
     series = record.state.series
-    if all(len(s) < INCREMENTAL_FROM for s in series.values()):
+    for s in series.values():
+        if len(s.t) >= INCREMENTAL_FROM:  # len(s), without a call
+            break
+    else:  # every series short: msgspec's own encoding is the quickest
         return _record_encoder.encode(record)
     shell_state = copy.copy(record.state)
     shell_state.series = cast("dict[str, Series]", _PLACEHOLDER)
@@ -263,15 +266,29 @@ def scoring_trigger(events: Iterable[Event]) -> str:
     """Classify what arrived for a patient: ``event``, ``abnormal`` or ``vitals``."""
     trigger = "vitals"
     for ev in events:
-        if not isinstance(ev, Observation) or ev.signal not in VITAL_SIGNALS:
+        if not isinstance(ev, Observation):
             return "event"
-        band = _NORMAL_BAND.get(ev.signal)
+        band = _VITAL_BANDS.get(ev.signal, _NOT_VITAL)
+        if band is _NOT_VITAL:
+            return "event"
         if band is not None and not band[0] <= ev.value <= band[1]:
             trigger = "abnormal"
     return trigger
 
 
+_NOT_VITAL = (0.0, 0.0)
+_VITAL_BANDS: dict[str, tuple[float, float] | None] = {
+    signal: _NORMAL_BAND.get(signal) for signal in VITAL_SIGNALS
+}
+"""Vital sign -> its NEWS2 zero band (``None``: no band); any other signal is not here."""
+
+
 _KIND: dict[type, str] = {t: str(t.__struct_config__.tag) for t in EVENT_TYPES}
+_EVENT_KEYS: dict[str, dict[type, tuple[str, str]]] = {
+    fmt: {t: (fmt, kind) for t, kind in _KIND.items()} for fmt in get_args(InputFormat)
+}
+"""Source format -> event type -> its ``BatchResult.events_in`` key (built once, not per
+event)."""
 
 
 class Pipeline:
@@ -442,18 +459,27 @@ class Pipeline:
         out.touched[patient] = record
         out.last_message[patient] = msg
         step = Step(msg.ref, None)
-        out.steps.setdefault(patient, []).append(step)
+        steps = out.steps.get(patient)
+        if steps is None:
+            out.steps[patient] = [step]
+        else:
+            steps.append(step)
         applied: list[Event] = []
         apply = record.state.apply
         events_in = out.events_in
+        event_keys = _EVENT_KEYS[fmt]
         state_outcomes = out.state_outcomes
         newest = start_newest = out.newest_event_ms.get(fmt, 0)
         for index, event in enumerate(ingest_record.events):
-            events_in[(fmt, _KIND[type(event)])] += 1
+            events_in[event_keys[type(event)]] += 1
             newest = max(newest, event.time_ms)
             res = apply(event)
             state_outcomes[res.kind] += 1
-            if res.kind == "too_late":
+            if res is APPLIED:  # the common outcome (changed, nothing to dead-letter)
+                applied.append(event)
+                if isinstance(event, Treatment):
+                    step.treatments.append(event)
+            elif res.kind == "too_late":
                 late = res.dead_letter_reason
                 # A correction of an unknown observation is kept by the state (so a late
                 # original cannot revive a wrong value) and counted, not dead-lettered.
