@@ -27,11 +27,12 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     from ews.logs import configure_logging
     from ews.settings import Settings
-    from streams.app import Service
+    from streams.app import Service, freeze_startup_objects
 
     settings = Settings()
     configure_logging(settings.log_level)
     service = Service(settings)
+    freeze_startup_objects()
     worker = faust.Worker(service.app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()
     return 0

