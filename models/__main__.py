@@ -4,14 +4,16 @@
     python -m models train --risk infection --physionet TAR --out DIR
     python -m models train --risk crs --events events.jsonl --labels labels.csv --out DIR
     python -m models report --out DIR
-    python -m models experiment [--without GROUP ...] [--folds K] [--max-iter N ...]
+    python -m models experiment [--without GROUP ...] [--folds K] [--max-iter N ...] [--oof NPZ]
+    python -m models compare A.npz B.npz
     python -m models.bench
 
 ``train`` writes ``<risk>.onnx``, ``<risk>.manifest.json`` and ``<risk>.card.md`` per risk
 and keeps the row-level evaluation results under ``var/models-cache/eval`` (never
 committed: the PhysioNet ones derive from ODbL data) for ``report``. ``experiment``
 cross-validates the infection model only (nothing exported), with catalog feature groups
-left out or tree parameters changed (``models/experiment.py``).
+left out or tree parameters changed (``models/experiment.py``); ``compare`` gives the
+utility difference of two experiments kept with ``--oof``, with a paired stay bootstrap.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ from pathlib import Path
 from models.cohorts import STEP_H, TEST_SEED, TRAIN_SEED, cohort, describe
 from models.complication import COMPLICATION_RISKS, DEFAULT_HORIZON_H
 from models.evalstore import DEFAULT_EVAL_DIR, save_complication, save_infection
-from models.experiment import DEFAULT_LOG, GROUPS, log_result, run_experiment, with_params
+from models.experiment import (
+    DEFAULT_LOG,
+    GROUPS,
+    load_alerts,
+    log_result,
+    paired_bootstrap,
+    run_experiment,
+    with_params,
+)
 from models.physionet_data import DEFAULT_CACHE, load_rows
 from models.sepsis import DEFAULT_SHIFT_H, INFECTION_PARAMS
 from models.train import LabelledRows, split_patients, train_complication, train_infection
@@ -42,8 +52,14 @@ _TREE_FIELDS: dict[str, type] = {
     "l2_regularization": float,
     "max_features": float,
     "positive_weight": float,
+    "early_stopping_share": float,
+    "n_iter_no_change": int,
+    "calibration_share": float,
+    "seed": int,
 }
-"""The tree parameters ``experiment`` can override (``--max-iter`` ...), with their types."""
+"""The tree parameters ``experiment`` can override (``--max-iter`` ...), with their types
+(``--seed`` also reshuffles the folds and the calibration split: fresh folds to re-check a
+variant chosen on the default ones)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     for field, kind in _TREE_FIELDS.items():
         ex.add_argument(f"--{field.replace('_', '-')}", type=kind, default=None)
     ex.add_argument("--log", type=Path, default=DEFAULT_LOG)
+    ex.add_argument(
+        "--oof", type=Path, default=None, help="keep out-of-fold results (.npz, under var/)"
+    )
+    cmp = sub.add_parser("compare", help="utility of experiment B minus A (paired bootstrap)")
+    cmp.add_argument("a", type=Path, help="--oof file of the reference run")
+    cmp.add_argument("b", type=Path, help="--oof file of the variant")
+    cmp.add_argument("--physionet", type=Path, default=DEFAULT_PHYSIONET)
+    cmp.add_argument("--limit", type=int, default=None)
+    cmp.add_argument("--resamples", type=int, default=2000)
     rep = sub.add_parser("report", help="evaluation report (Markdown + PNG)")
     rep.add_argument("--out", type=Path, required=True)
     rep.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
@@ -142,11 +167,28 @@ def _train(args: argparse.Namespace) -> int:
 def _experiment(args: argparse.Namespace) -> int:
     rows = load_rows(args.physionet, args.limit)
     params = with_params(INFECTION_PARAMS, **{f: getattr(args, f) for f in _TREE_FIELDS})
-    result = run_experiment(rows, args.without, args.folds, params, args.shift_h, args.name)
+    result = run_experiment(
+        rows, args.without, args.folds, params, args.shift_h, args.name, args.oof
+    )
     log_result(result, args.log)
     for p in result.points:
         _say(f"  {p.name}: utility {p.utility:.3f} {p.metrics.summary()}")
+    folds = ", ".join(f"{u:.3f}" for u in result.fold_utilities)
+    _say(f"  per fold: {folds}; trees per fold: {list(result.iterations)}")
     _say(f"{result.name}: {result.inputs} inputs, {result.seconds:.0f} s (logged to {args.log})")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    rows = load_rows(args.physionet, args.limit)
+    a, b = load_alerts(args.a), load_alerts(args.b)
+    if a.shape != rows.labels.shape or b.shape != rows.labels.shape:
+        raise SystemExit("the runs and the rows differ in length: not the same stays")
+    d = paired_bootstrap(rows.labels, rows.groups, a, b, args.resamples)
+    _say(
+        f"utility B - A: {d.difference:+.4f} (95% paired bootstrap {d.low:+.4f} to "
+        f"{d.high:+.4f}; B ahead in {d.share_above_zero:.0%} of {args.resamples} resamples)"
+    )
     return 0
 
 
@@ -157,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _train(args)
     if args.command == "experiment":
         return _experiment(args)
+    if args.command == "compare":
+        return _compare(args)
     from models.report import write_report
 
     path = write_report(args.out, args.eval_dir, args.artifacts)

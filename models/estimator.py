@@ -32,6 +32,13 @@ class TreeParams:
     max_features: float = 0.5
     positive_weight: float = 1.0
     """Sample weight of positive rows in the trees (the calibration is unweighted)."""
+    early_stopping_share: float = 0.0
+    """Share of the tree-training patients held out to stop the boosting early (0: off,
+    all ``max_iter`` trees): boosting stops once their loss has not improved for
+    ``n_iter_no_change`` rounds. Whole patients are held out, never single rows (rows of one
+    stay are near-duplicates, a row-level split would not stop). They train no tree and do
+    not calibrate."""
+    n_iter_no_change: int = 10
     calibration_share: float = 0.25
     seed: int = 0
 
@@ -78,6 +85,14 @@ def fit(
         n_splits=1, test_size=params.calibration_share, random_state=params.seed
     )
     train, calib = next(split.split(x, target, g))
+    stop = params.early_stopping_share > 0.0
+    val = np.zeros(0, dtype=np.int64)
+    if stop:
+        inner = GroupShuffleSplit(
+            n_splits=1, test_size=params.early_stopping_share, random_state=params.seed
+        )
+        keep, held = next(inner.split(train, target[train], g[train]))
+        train, val = train[keep], train[held]
     trees = HistGradientBoostingClassifier(
         max_iter=params.max_iter,
         learning_rate=params.learning_rate,
@@ -85,16 +100,37 @@ def fit(
         min_samples_leaf=params.min_samples_leaf,
         l2_regularization=params.l2_regularization,
         max_features=params.max_features,
-        early_stopping=False,
+        early_stopping=stop,
+        n_iter_no_change=params.n_iter_no_change,
         random_state=params.seed,
     )
-    weights = None
+    weights = val_weights = None
     if params.positive_weight != 1.0:
         weights = np.where(target[train] == 1, params.positive_weight, 1.0)
-    trees.fit(x[train], target[train], sample_weight=weights)
+        val_weights = np.where(target[val] == 1, params.positive_weight, 1.0)
+    if stop:
+        trees.fit(
+            x[train],
+            target[train],
+            sample_weight=weights,
+            X_val=x[val],
+            y_val=target[val],
+            sample_weight_val=val_weights,
+        )
+    else:
+        trees.fit(x[train], target[train], sample_weight=weights)
     model = CalibratedClassifierCV(FrozenEstimator(trees), method="sigmoid")
     model.fit(x[calib], target[calib])
     return Fitted(unfreeze(model), calib.astype(np.int64))
+
+
+def tree_count(model: CalibratedClassifierCV) -> int:
+    """Boosting iterations the (unfrozen) trees of ``model`` ran (fewer than ``max_iter``
+    when early stopping ended them)."""
+    trees = model.estimator
+    if isinstance(trees, FrozenEstimator):
+        trees = trees.estimator
+    return int(trees.n_iter_)
 
 
 def probabilities(

@@ -4,7 +4,11 @@ Runs the same stay-level cross-validation as ``train`` (same folds, same fit, sa
 threshold on the training stays) without the final fit, export or evaluation store, with
 feature groups left out or tree parameters changed, and prints the cross-validated figures.
 Nothing is written to the artifacts; each result is appended as one JSON line to
-``var/models-cache/experiments.jsonl`` (aggregate figures only, no stay identifiers).
+``var/models-cache/experiments.jsonl`` (aggregate figures only, no stay identifiers: the
+utility, alert metrics, per-fold utilities, thresholds and tree counts, and the settings).
+On request (``--oof PATH``) the out-of-fold probabilities and alerts are kept as ``.npz``
+under ``var/`` (row-level, derived from ODbL data: never committed), and
+:func:`paired_bootstrap` compares two such runs on the same stays.
 
 The groups are the catalog additions of issue #6, named so the experiment log of
 docs/models.md can say what each one is worth (``--without`` removes a group's features
@@ -18,9 +22,12 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from features.catalog import (
     LAB_DELTAS_H,
@@ -34,7 +41,8 @@ from models.estimator import TreeParams
 from models.physionet_data import PhysionetRows
 from models.physionet_eval import OperatingPoint, evaluate
 from models.selection import choose_inputs
-from models.sepsis import DEFAULT_SHIFT_H, INFECTION_PARAMS, cross_validate
+from models.sepsis import DEFAULT_SHIFT_H, INFECTION_PARAMS, SepsisCV, cross_validate
+from models.utility import best_alerts, normalized_utility, row_utilities, stay_positions
 
 DEFAULT_LOG = Path("var/models-cache/experiments.jsonl")
 
@@ -88,6 +96,13 @@ class ExperimentResult:
     inputs: int
     points: list[OperatingPoint]
     seconds: float
+    fold_utilities: tuple[float, ...] = ()
+    """Normalized utility of each fold's held-out stays."""
+    thresholds: tuple[float, ...] = ()
+    iterations: tuple[int, ...] = ()
+    """Boosting iterations per fold (below ``max_iter`` only with early stopping)."""
+    settings: dict[str, object] = field(default_factory=dict)
+    """Tree parameters, label shift and groups left out."""
 
     def record(self) -> dict[str, object]:
         """A JSON-ready record (aggregate figures only)."""
@@ -99,7 +114,81 @@ class ExperimentResult:
             "point": model.name,
             "inputs": self.inputs,
             "seconds": round(self.seconds, 1),
+            "fold_utilities": [round(u, 4) for u in self.fold_utilities],
+            "thresholds": [round(t, 6) for t in self.thresholds],
+            "iterations": list(self.iterations),
+            **self.settings,
         }
+
+
+def fold_utilities(rows: PhysionetRows, cv: SepsisCV) -> tuple[float, ...]:
+    """The normalized utility of each fold's held-out stays (a fold holds whole stays)."""
+    out: list[float] = []
+    for k in range(int(cv.fold.max()) + 1):
+        held = cv.fold == k
+        out.append(normalized_utility(rows.labels[held], rows.groups[held], cv.alerts[held]))
+    return tuple(out)
+
+
+def save_out_of_fold(path: Path, cv: SepsisCV) -> None:
+    """Keep the out-of-fold probabilities, alerts and folds (row-level: under ``var/``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, probabilities=cv.probabilities, alerts=cv.alerts, fold=cv.fold)
+
+
+def load_alerts(path: Path) -> npt.NDArray[np.bool_]:
+    """The out-of-fold alerts of a run kept by :func:`save_out_of_fold`."""
+    with np.load(path, allow_pickle=False) as z:
+        return np.asarray(z["alerts"], dtype=bool)
+
+
+@dataclass(frozen=True, slots=True)
+class PairedDifference:
+    """Normalized utility of ``b`` minus that of ``a`` on the same stays."""
+
+    difference: float
+    low: float
+    high: float
+    """``low``-``high``: 95% bootstrap interval (stays resampled, both runs together)."""
+    share_above_zero: float
+    """Share of the resamples in which ``b`` beats ``a``."""
+
+
+def paired_bootstrap(
+    labels: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    alerts_a: npt.ArrayLike,
+    alerts_b: npt.ArrayLike,
+    n: int = 2000,
+    seed: int = 0,
+) -> PairedDifference:
+    """Utility of ``alerts_b`` minus ``alerts_a``, with a stay-level paired bootstrap.
+
+    Each resample draws stays with replacement and scores both runs on the same draw, so the
+    interval reflects how much the difference depends on which stays were drawn (the spread
+    of each run alone, most of it shared, cancels).
+    """
+    u_alert, u_quiet = row_utilities(labels, groups)
+    best = best_alerts(labels, groups)
+    _, starts = stay_positions(groups)
+
+    def per_stay(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return np.add.reduceat(values, starts) if values.size else values
+
+    a = np.asarray(alerts_a, dtype=bool)
+    b = np.asarray(alerts_b, dtype=bool)
+    quiet = per_stay(u_quiet)
+    gain_a = per_stay(np.where(a, u_alert, u_quiet)) - quiet
+    gain_b = per_stay(np.where(b, u_alert, u_quiet)) - quiet
+    span = per_stay(np.where(best, u_alert, u_quiet)) - quiet
+    full = float((gain_b.sum() - gain_a.sum()) / span.sum())
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(n)
+    for i in range(n):
+        counts = np.bincount(rng.integers(0, len(starts), len(starts)), minlength=len(starts))
+        diffs[i] = (counts @ gain_b - counts @ gain_a) / (counts @ span)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return PairedDifference(full, float(low), float(high), float(np.mean(diffs > 0)))
 
 
 def run_experiment(
@@ -109,14 +198,32 @@ def run_experiment(
     params: TreeParams = INFECTION_PARAMS,
     shift_h: int = DEFAULT_SHIFT_H,
     name: str | None = None,
+    oof: Path | None = None,
 ) -> ExperimentResult:
-    """Cross-validate the infection procedure with the groups ``without`` left out."""
+    """Cross-validate the infection procedure with the groups ``without`` left out (and the
+    out-of-fold results kept in ``oof`` when given)."""
     start = time.monotonic()
     spec = choose_inputs(rows.features, rows.columns, exclude=excluded(rows.columns, without))
     cv = cross_validate(rows, spec, folds, params, shift_h)
+    if oof is not None:
+        save_out_of_fold(oof, cv)
     points = evaluate(rows, cv)
     label = name or ("all" if not without else "without " + "+".join(without))
-    return ExperimentResult(label, len(spec.names), points, time.monotonic() - start)
+    settings: dict[str, object] = {
+        "params": params.as_dict(),
+        "shift_h": shift_h,
+        "without": list(without),
+    }
+    return ExperimentResult(
+        label,
+        len(spec.names),
+        points,
+        time.monotonic() - start,
+        fold_utilities(rows, cv),
+        cv.thresholds,
+        cv.iterations,
+        settings,
+    )
 
 
 def with_params(params: TreeParams, **changes: float | None) -> TreeParams:

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.model_selection import GroupKFold
 
-from models.estimator import DEFAULT_PARAMS, Fitted, TreeParams, fit, probabilities
+from models.estimator import DEFAULT_PARAMS, Fitted, TreeParams, fit, probabilities, tree_count
 from models.inputs import InputSpec
 from models.physionet_data import PhysionetRows
 from models.utility import best_threshold, stay_positions
@@ -86,6 +86,8 @@ class SepsisCV:
     """Fold of each row."""
     thresholds: tuple[float, ...]
     calibration_utilities: tuple[float, ...]
+    iterations: tuple[int, ...] = ()
+    """Boosting iterations each fold's trees ran (below ``max_iter`` with early stopping)."""
 
 
 def cross_validate(
@@ -102,6 +104,7 @@ def cross_validate(
     fold_of = np.full(n, -1, dtype=np.int64)
     thresholds: list[float] = []
     utilities: list[float] = []
+    iterations: list[int] = []
     splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=params.seed)
     for k, (train, test) in enumerate(splitter.split(rows.features, rows.labels, rows.groups)):
         model = fit_sepsis(rows, spec, np.sort(train).astype(np.int64), params, shift_h)
@@ -113,4 +116,5 @@ def cross_validate(
         fold_of[test_idx] = k
         thresholds.append(model.threshold)
         utilities.append(model.threshold_utility)
-    return SepsisCV(probs, alerts, fold_of, tuple(thresholds), tuple(utilities))
+        iterations.append(tree_count(model.fitted.model))
+    return SepsisCV(probs, alerts, fold_of, tuple(thresholds), tuple(utilities), tuple(iterations))

@@ -1,14 +1,17 @@
 """Issue #6 levers of the infection model: time under observation as a catalog feature
-(through the adapter and the stream's state), and the positive-class weight of the trees."""
+(through the adapter and the stream's state), the positive-class weight of the trees, early
+stopping on held-out patients, and the experiment's per-fold and paired comparisons."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from features.catalog import FEATURE_NAMES, FEATURES
-from models.estimator import TreeParams, fit, probabilities
-from models.experiment import GROUPS, excluded, with_params
-from models.physionet_data import stay_rows
+from models.estimator import TreeParams, fit, probabilities, tree_count
+from models.experiment import GROUPS, excluded, fold_utilities, paired_bootstrap, with_params
+from models.physionet_data import PhysionetRows, stay_rows
+from models.sepsis import SepsisCV
+from models.utility import best_alerts, normalized_utility
 from tests.models.helpers import SMALL, training_rows
 
 PSV = "\n".join(
@@ -59,3 +62,65 @@ def test_committed_infection_model_reads_time_under_observation() -> None:
     assert manifest.estimator["min_samples_leaf"] == INFECTION_PARAMS.min_samples_leaf
     card = (ARTIFACTS_DIR / "infection.card.md").read_text(encoding="utf-8")
     assert "`hours_since_first_event` was, in training" in card
+
+
+def test_early_stopping_holds_out_whole_patients_and_stops_the_trees() -> None:
+    x, y, groups = training_rows(4)
+    long = with_params(SMALL, max_iter=300, learning_rate=0.3)
+    plain = fit(x, y, groups, long)
+    stopped = fit(x, y, groups, with_params(long, early_stopping_share=0.2, n_iter_no_change=3))
+    assert tree_count(plain.model) == 300
+    assert tree_count(stopped.model) < 300
+    # the calibration patients are the same: early stopping only takes tree-training ones
+    assert np.array_equal(plain.calibration_rows, stopped.calibration_rows)
+    assert TreeParams().early_stopping_share == 0.0
+
+
+def test_fold_utilities_score_each_folds_held_out_stays() -> None:
+    labels = np.array([0, 0, 1, 1, 0, 0, 0, 0, 1, 1], dtype=np.int8)
+    groups = np.repeat(np.arange(4), [4, 2, 2, 2])
+    best = best_alerts(labels, groups)
+    fold = np.repeat(np.array([0, 1, 0, 1]), [4, 2, 2, 2])
+    cv = SepsisCV(np.zeros(10), best, fold, (0.5, 0.5), (1.0, 1.0))
+    rows = PhysionetRows(
+        stay_ids=("a", "b", "c", "d"),
+        groups=groups,
+        features=np.zeros((10, len(FEATURE_NAMES)), dtype=np.float32),
+        labels=labels,
+        iculos=np.zeros(10, dtype=np.float32),
+        rules=np.zeros((10, 3), dtype=np.float32),
+    )
+    assert fold_utilities(rows, cv) == (1.0, 1.0)
+
+
+def test_paired_bootstrap_of_a_run_against_itself_and_against_the_best() -> None:
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(20, 60, 80)
+    groups = np.repeat(np.arange(80), sizes)
+    labels = np.zeros(groups.size, dtype=np.int8)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    for s, n in zip(starts[::4], sizes[::4], strict=True):
+        labels[s + n - 5 : s + n] = 1  # every 4th stay turns septic 5 h before its end
+    noisy = rng.random(groups.size) < 0.2
+    best = best_alerts(labels, groups)
+    same = paired_bootstrap(labels, groups, noisy, noisy, n=200)
+    assert same.difference == same.low == same.high == 0.0
+    gain = paired_bootstrap(labels, groups, noisy, best, n=200)
+    expected = 1.0 - normalized_utility(labels, groups, noisy)
+    assert abs(gain.difference - expected) < 1e-12
+    assert gain.low <= gain.difference <= gain.high and gain.share_above_zero == 1.0
+
+
+def test_experiment_command_takes_the_new_knobs() -> None:
+    from models.__main__ import _TREE_FIELDS, build_parser
+    from models.sepsis import INFECTION_PARAMS
+
+    args = build_parser().parse_args(
+        ["experiment", "--early-stopping-share", "0.15", "--seed", "1", "--oof", "x.npz"]
+    )
+    params = with_params(INFECTION_PARAMS, **{f: getattr(args, f) for f in _TREE_FIELDS})
+    assert params.early_stopping_share == 0.15 and params.seed == 1
+    assert params.max_leaf_nodes == INFECTION_PARAMS.max_leaf_nodes
+    assert str(args.oof) == "x.npz"
+    cmp = build_parser().parse_args(["compare", "a.npz", "b.npz"])
+    assert (str(cmp.a), str(cmp.b), cmp.resamples) == ("a.npz", "b.npz", 2000)
