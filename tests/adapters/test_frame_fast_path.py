@@ -215,6 +215,17 @@ def same(a: Any, b: Any) -> None:
         assert [encode(e) for e in a.events] == [encode(e) for e in b.events]
 
 
+def _decided_as_by_the_general_path(text: str, limits: Limits, received: int | None) -> None:
+    """The combined path gives the general path's result, and so does the fast path when it
+    answers at all."""
+    ctx = ItemContext(CODEMAP, limits, received)
+    expected = general(text, ctx)
+    same(combined(text, ctx), expected)
+    fast = parse_frame(text, ctx)
+    if fast is not None:
+        same(fast, expected)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     text=frames(),
@@ -224,12 +235,7 @@ def same(a: Any, b: Any) -> None:
 def test_any_frame_text_is_decided_as_by_the_general_path(
     text: str, limits: Limits, received: int | None
 ) -> None:
-    ctx = ItemContext(CODEMAP, limits, received)
-    expected = general(text, ctx)
-    same(combined(text, ctx), expected)
-    fast = parse_frame(text, ctx)
-    if fast is not None:
-        same(fast, expected)
+    _decided_as_by_the_general_path(text, limits, received)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -298,12 +304,7 @@ def test_a_frame_with_one_field_changed_is_decided_as_by_the_general_path(
     if not any(k == "events" for k, _ in top):
         top.append(("events", "\x00[" + ",".join(obj(e) for e in events) + "]"))
     text = obj(top)
-    ctx = ItemContext(CODEMAP, limits, received)
-    expected = general(text, ctx)
-    same(combined(text, ctx), expected)
-    fast = parse_frame(text, ctx)
-    if fast is not None:
-        same(fast, expected)
+    _decided_as_by_the_general_path(text, limits, received)
 
 
 def test_a_monitor_frame_of_the_load_test_takes_the_fast_path() -> None:
