@@ -269,6 +269,14 @@ class Service:
         app.ews_on_offset_gap = self._count_refetched
         app.ews_on_offsets_lost = self._offsets_lost
         app.ews_before_commit = self.write_pending
+        service_ = self
+
+        @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+        async def write_before_revoke(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+            # A revoked partition's next owner recovers its patients from the changelog:
+            # what this worker changed goes there first, whether or not a commit ran.
+            await service_.write_pending()
+
         web_routes.install(self, app, self.outputs)
         setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
         use_lean_monitor(app)  # same faust_* metrics, label children cached per message
@@ -577,6 +585,22 @@ class Service:
                 pending = self.pending.take()
                 if not pending:
                     return True
+                assigned = self._assigned_inputs()
+                if assigned is None:  # cannot tell which are still ours: commit nothing
+                    for key, (record, event) in pending.items():
+                        self.pending.put(key, record, event)
+                    return False
+                stale = [k for k, (_, event) in pending.items() if event.message.tp not in assigned]
+                for key in stale:
+                    # Changed after its partition went to another worker (runs fetched before
+                    # the rebalance): the new owner reads those inputs again from the
+                    # committed offset; writing here would overwrite its records.
+                    del pending[key]
+                    self.records.discard(key)
+                if stale:
+                    log.warning("%d changed records of revoked partitions not written", len(stale))
+                if not pending:
+                    return True
                 started = time.perf_counter()
                 encoded: list[tuple[bytes, bytes, int]] = []
                 try:
@@ -608,6 +632,13 @@ class Service:
             self.metrics.state_writes.inc(len(encoded))
             self.metrics.state_write_seconds.observe(time.perf_counter() - started)
             return True
+
+    def _assigned_inputs(self) -> set[Any] | None:
+        """The partitions assigned to this worker now; ``None`` if the consumer cannot say."""
+        try:
+            return set(cast(Any, self.app.consumer).assignment())
+        except Exception:
+            return None
 
     def _state_write_failed(self, exc: BaseException) -> None:
         self.records.clear()
