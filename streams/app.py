@@ -118,9 +118,9 @@ class _App(faust.App):
     ews_on_offsets_lost: Callable[[str], None] | None = None
     """Called with the partitions whose committed offsets the broker lost (no commit)."""
     ews_on_offset_gap: Callable[[str, int], None] | None = None
+    """Called with the topic and the record count when a skipped range is fetched again."""
     ews_before_commit: Callable[[], Awaitable[bool]] | None = None
     """Awaited right before input offsets are committed; ``False``: do not commit."""
-    """Called with the topic and the record count when a skipped range is fetched again."""
 
 
 RUN_BUFFER = 64
@@ -269,18 +269,16 @@ class Service:
         app.ews_on_offset_gap = self._count_refetched
         app.ews_on_offsets_lost = self._offsets_lost
         app.ews_before_commit = self.write_pending
-        service_ = self
+        web_routes.install(self, app, self.outputs)
+        setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
+        use_lean_monitor(app)  # same faust_* metrics, label children cached per message
+        service = self
 
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def write_before_revoke(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
             # A revoked partition's next owner recovers its patients from the changelog:
             # what this worker changed goes there first, whether or not a commit ran.
-            await service_.write_pending()
-
-        web_routes.install(self, app, self.outputs)
-        setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
-        use_lean_monitor(app)  # same faust_* metrics, label children cached per message
-        service = self
+            await service.write_pending()
 
         @app.page("/ready")
         async def ready(view: web.View, request: web.Request) -> web.Response:
@@ -531,8 +529,7 @@ class Service:
             except BaseException as exc:
                 # Records were changed in place and not written: none of them may be reused
                 # or written (the pending ones may be the same objects): no commit from now.
-                self.records.clear()
-                self.pending.fail(f"a batch failed: {exc!r}")
+                self._discard_changes(f"a batch failed: {exc!r}")
                 raise
 
     async def _process_batch(self, records: Sequence[tuple[Any, Any]]) -> asyncio.Future[None]:
@@ -582,14 +579,12 @@ class Service:
             async with self._batch_lock:
                 if self.pending.failed is not None:
                     return False
-                pending = self.pending.take()
-                if not pending:
+                if not self.pending:
                     return True
                 assigned = self._assigned_inputs()
                 if assigned is None:  # cannot tell which are still ours: commit nothing
-                    for key, (record, event) in pending.items():
-                        self.pending.put(key, record, event)
                     return False
+                pending = self.pending.take()
                 stale = [k for k, (_, event) in pending.items() if event.message.tp not in assigned]
                 for key in stale:
                     # Changed after its partition went to another worker (runs fetched before
@@ -614,7 +609,7 @@ class Service:
                         self.records.stored(key, value, record)
                         encoded.append((key, value, event.message.partition))
                 except BaseException as exc:
-                    self._state_write_failed(exc)
+                    self._discard_changes(f"the state write failed: {exc!r}")
                     raise
                 reflected = self.bulk.in_flight()  # the outputs these records reflect
             try:
@@ -627,7 +622,7 @@ class Service:
                     self.state_bulk.add(changelog, key, value, partition=partition)
                 await self.state_bulk.send()
             except BaseException as exc:
-                self._state_write_failed(exc)
+                self._discard_changes(f"the state write failed: {exc!r}")
                 raise
             self.metrics.state_writes.inc(len(encoded))
             self.metrics.state_write_seconds.observe(time.perf_counter() - started)
@@ -640,9 +635,10 @@ class Service:
         except Exception:
             return None
 
-    def _state_write_failed(self, exc: BaseException) -> None:
+    def _discard_changes(self, reason: str) -> None:
+        """Changed records may be half written: forget them all, and commit nothing more."""
         self.records.clear()
-        self.pending.fail(f"the state write failed: {exc!r}")
+        self.pending.fail(reason)
 
     def _load(self, patient_id: str) -> PatientRecord | None:
         key = patient_id.encode()

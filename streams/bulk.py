@@ -118,7 +118,7 @@ class BulkSender:
     def in_flight(self) -> list[asyncio.Future[Any]]:
         """The record batches submitted and not yet known to be on the broker."""
         self._in_flight = [f for f in self._in_flight if not f.done()]
-        return list(self._in_flight)
+        return self._in_flight.copy()
 
     async def wait_for(self, futures: list[asyncio.Future[Any]]) -> None:
         """Wait until the broker has ``futures`` (from :meth:`in_flight`); raises
@@ -134,9 +134,8 @@ class BulkSender:
         inputs on it while it already processes the next batch.
         """
         self.check()
-        self._in_flight = [f for f in self._in_flight if not f.done()]
         futures = await self._submit_queued()
-        self._in_flight.extend(futures)
+        self._in_flight = [*self.in_flight(), *futures]
         return asyncio.ensure_future(self.wait_for(futures))
 
     async def _submit_queued(self) -> list[asyncio.Future[Any]]:
