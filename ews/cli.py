@@ -23,9 +23,7 @@ def _cmd_broker(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    import faust
-
-    from ews.logs import configure_logging
+    from ews.logs import configure_logging, faust_worker
     from ews.settings import Settings
     from streams.app import Service, freeze_startup_objects
 
@@ -33,8 +31,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     service = Service(settings)
     freeze_startup_objects()
-    worker = faust.Worker(service.app, loglevel=settings.log_level.lower(), quiet=True)
-    worker.execute_from_commandline()
+    faust_worker(service.app, settings.log_level).execute_from_commandline()
     return 0
 
 

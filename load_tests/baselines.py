@@ -137,7 +137,7 @@ def _faust_app(args: argparse.Namespace) -> Any:
 
 
 def _run_faust(args: argparse.Namespace, counter: _Counter) -> None:
-    import faust
+    from ews.logs import faust_worker
 
     app = _faust_app(args)
     topic = app.topic(args.topic, key_serializer="raw", value_serializer="raw")
@@ -163,8 +163,8 @@ def _run_faust(args: argparse.Namespace, counter: _Counter) -> None:
 
     app.timer(interval=1.0)(deadline_check)
 
-    worker = faust.Worker(app, loglevel="warning", quiet=True)
-    worker.execute_from_commandline()
+    # As the measured worker starts (no spinner: see ews.logs.faust_worker).
+    faust_worker(app, "warning").execute_from_commandline()
 
 
 def child_main(argv: Sequence[str] | None = None) -> int:
