@@ -17,6 +17,7 @@ from typing import Any, ClassVar, cast
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types.tuples import ConsumerMessage
+from intervaltree import IntervalTree
 
 SCHEME = "ewskafka"
 
@@ -114,6 +115,23 @@ def run_message(tp: Any, numbered: list[tuple[int, ConsumerMessage]]) -> Consume
     )
 
 
+def append_gap(gaps: IntervalTree, first: int, last: int) -> bool:
+    """Add the offsets ``first..last`` to ``gaps`` if they come after every gap there.
+
+    Returns ``False`` (nothing added) otherwise. Faust merges a partition's gap tree after
+    every gap it adds (``IntervalTree.merge_overlaps`` rebuilds the whole tree), and the
+    tree grows until the next commit; every run of records (:class:`FetchedRun`) leaves a
+    gap, so the cost per run grew with the runs since the commit: 13% of a worker's samples
+    at 5,000 messages/s, and the event-to-output latency rose through each commit interval.
+    A gap after all others overlaps none of them (they are kept merged), so adding it
+    without the merge leaves the same tree.
+    """
+    if gaps and first < gaps.end():
+        return False
+    gaps.addi(first, last + 1)  # intervals exclude their end
+    return True
+
+
 class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """Consumer thread that applies the app's fetch wait to the worker consumer, and can
     ask the broker for the group's committed offsets (the input watch, streams/app.py)."""
@@ -186,6 +204,15 @@ class TunedConsumer(faust_aiokafka.Consumer):
             return result
 
         self.callback = on_message
+
+    async def _add_gap(self, tp: Any, offset_from: int, offset_to: int) -> None:
+        """Faust's gap bookkeeping, without the rebuild of the gap tree for a gap after all
+        others (:func:`append_gap`): each run of records leaves one."""
+        committed = self._committed_offset[tp]
+        first = offset_from if committed is None else max(offset_from, committed + 1)
+        if first > offset_to or append_gap(self._gap[tp], first, offset_to):
+            return
+        await super()._add_gap(tp, offset_from, offset_to)
 
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)

@@ -4,15 +4,26 @@ of input records that reach the pipeline agent as one Faust event each."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from types import SimpleNamespace
+from typing import Any
 
 from faust import types as faust_types
+from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types.tuples import ConsumerMessage
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from intervaltree import IntervalTree
 
 from streams.app import in_fetch_order
-from streams.transport import DeliveryGuard, FetchedRun, run_message
+from streams.transport import (
+    DeliveryGuard,
+    FetchedRun,
+    TunedConsumer,
+    append_gap,
+    run_message,
+)
 
 TP = ("in.vitals", 0)
 _FTP = faust_types.TP("in.json", 3)
@@ -149,3 +160,47 @@ def test_runs_taken_together_are_processed_in_fetch_order() -> None:
     assert [record.offset for _, record in ordered] == [10, 50, 11, 51, 12, 13]
     assert [events.index(event) for event, _ in ordered] == [0, 1, 0, 1, 0, 2]
     assert in_fetch_order([]) == []
+
+
+def _bare(cls: type) -> Any:
+    """A consumer with only the state the gap bookkeeping reads (no app, no thread)."""
+    consumer = object.__new__(cls)
+    consumer._committed_offset = defaultdict(lambda: None)
+    consumer._gap = defaultdict(IntervalTree)
+    return consumer
+
+
+_GAP_OPS = st.lists(
+    st.tuples(st.integers(0, 400), st.integers(0, 40), st.none() | st.integers(0, 400)),
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_GAP_OPS, st.booleans())
+def test_gap_bookkeeping_matches_faust(ops: list[tuple[int, int, int | None]], runs: bool) -> None:
+    """Gaps left by runs (each after the last) and arbitrary ones, with commits between:
+    the tuned consumer's gap trees equal Faust's after every step."""
+    faust_consumer, tuned = _bare(faust_aiokafka.Consumer), _bare(TunedConsumer)
+    tp = _FTP
+    cursor = 0
+
+    async def apply() -> None:
+        nonlocal cursor
+        for start, length, committed in ops:
+            first = cursor + start % 7 if runs else start
+            for consumer in (faust_consumer, tuned):
+                consumer._committed_offset[tp] = committed
+                await consumer._add_gap(tp, first, first + length)
+            cursor = first + length + 1
+            assert sorted(tuned._gap[tp]) == sorted(faust_consumer._gap[tp])
+
+    asyncio.run(apply())
+
+
+def test_a_gap_after_every_other_is_appended_without_a_merge() -> None:
+    gaps = IntervalTree()
+    assert append_gap(gaps, 10, 19)
+    assert append_gap(gaps, 20, 29)  # adjacent, not overlapping: kept apart as Faust would
+    assert not append_gap(gaps, 25, 40)  # overlaps: Faust's own merge must handle it
+    assert sorted((i.begin, i.end) for i in gaps) == [(10, 20), (20, 30)]
