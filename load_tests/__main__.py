@@ -27,20 +27,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     lat.add_argument("--rate", type=float, default=5000.0)
     lat.add_argument("--duration", type=float, default=60.0)
     lat.add_argument("--output", choices=("canonical", "alerts"), default="canonical")
+    lat.add_argument("--linger-ms", type=int, default=5, help="load producers' batching wait")
+    lat.add_argument(
+        "--floor", action="store_true", help="no worker: the broker and clients alone (one hop)"
+    )
     args = ap.parse_args(args_list)
     if args.command == "report":
         from load_tests.report import run_report
 
         print(run_report(args.out, quick=args.quick, py_spy=args.py_spy))
         return 0
-    from load_tests.latency import run_latency
+    from load_tests.latency import run_broker_floor, run_latency
     from streams.broker import EmbeddedBroker
 
     args.out.mkdir(parents=True, exist_ok=True)
     with EmbeddedBroker(log_path=args.out / "broker.log") as broker:
-        res = run_latency(
-            broker.bootstrap, args.out, rate=args.rate, duration_s=args.duration, output=args.output
-        )
+        if args.floor:
+            res = run_broker_floor(
+                broker.bootstrap, rate=args.rate, duration_s=args.duration, linger_ms=args.linger_ms
+            )
+        else:
+            res = run_latency(
+                broker.bootstrap,
+                args.out,
+                rate=args.rate,
+                duration_s=args.duration,
+                output=args.output,
+                linger_ms=args.linger_ms,
+            )
     qs = ", ".join(f"p{q} {res.percentile(q):,.0f} ms" for q in (50, 95, 99))
     print(f"{len(res.latencies_ms)} outputs on {res.output}: {qs}")
     return 0

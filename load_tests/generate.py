@@ -85,12 +85,13 @@ def _child(
     rate: float | None,
     duration_s: float,
     stamp: bool,
+    linger_ms: int,
     go: MpEvent,
     results: mp.Queue[tuple[int, float]],
 ) -> None:
     producer = KafkaProducer(
         bootstrap_servers=bootstrap,
-        linger_ms=5,
+        linger_ms=linger_ms,
         batch_size=262_144,
         acks=1,
         max_request_size=4_194_304,
@@ -114,12 +115,15 @@ def produce(
     rate: float | None = None,
     duration_s: float = 300.0,
     stamp_send_time: bool = False,
+    linger_ms: int = 5,
 ) -> ProduceStats:
     """Send ``messages`` to the full topic name ``topic``; returns the producers' figures.
 
     ``rate`` (messages/s over all producers) paces the send; ``None`` sends flat out.
     ``stamp_send_time`` writes the wall clock at send into each message's event time
-    (:data:`load_tests.workload.TIME_TOKEN`), for the latency probe.
+    (:data:`load_tests.workload.TIME_TOKEN`), for the latency probe. ``linger_ms`` is the
+    producers' batching wait (Kafka's default is 5 ms; see docs/performance.md for what it
+    does to the memory-only test broker).
     """
     ctx = mp.get_context("spawn")  # no inherited client sockets or threads
     go = ctx.Event()
@@ -128,7 +132,17 @@ def produce(
     procs = [
         ctx.Process(
             target=_child,
-            args=(bootstrap, topic, part, per_rate, duration_s, stamp_send_time, go, results),
+            args=(
+                bootstrap,
+                topic,
+                part,
+                per_rate,
+                duration_s,
+                stamp_send_time,
+                linger_ms,
+                go,
+                results,
+            ),
             daemon=True,
         )
         for part in shard(messages, processes)
@@ -158,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=None, help="messages/s (default: flat out)")
     ap.add_argument("--duration", type=float, default=120.0, help="stop sending after (s)")
     ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--linger-ms", type=int, default=5, help="producer batching wait")
     args = ap.parse_args(argv)
     fmt: Format = args.format
     workload = Workload(
@@ -176,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         processes=args.processes,
         rate=args.rate,
         duration_s=args.duration,
+        linger_ms=args.linger_ms,
     )
     print(f"sent {stats.sent} messages to {topic} in {stats.seconds:.2f} s ({stats.rate:,.0f}/s)")
     return 0

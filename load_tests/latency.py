@@ -7,6 +7,10 @@ time it carries. Until the alerts topic exists the output is the canonical recor
 message; ``output="alerts"`` switches the probe to ``<prefix>.alerts`` (then the probe's
 values must be ones that raise alerts, and every integer field named ``*time_ms`` or
 ``at_ms`` in an alert is taken as its event time).
+
+:func:`run_broker_floor` is the same probe without a worker: the consumer reads the input
+topic itself, so its figures are what the broker and the clients alone cost at that rate (one
+hop; the pipeline has two), measured in the same run as the pipeline's.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class LatencyResult:
     rate: float
     duration_s: float
     output: str
+    linger_ms: int = 5
+    """The load producers' batching wait."""
     latencies_ms: list[float] = field(default_factory=list)
     produced: ProduceStats | None = None
 
@@ -67,8 +73,10 @@ def event_time_ms(value: bytes) -> int | None:
 
 
 async def _collect(
-    bootstrap: str, topic: str, result: LatencyResult, expected: int, stop_at: float
+    bootstrap: str, topic: str, result: LatencyResult, expected: list[int], stop_at: float
 ) -> None:
+    """Read ``topic`` until ``expected[0]`` outputs (the producers set it to what they sent
+    once done) or ``stop_at``."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -81,7 +89,7 @@ async def _collect(
     )
     await consumer.start()
     try:
-        while time.monotonic() < stop_at and len(result.latencies_ms) < expected:
+        while time.monotonic() < stop_at and len(result.latencies_ms) < expected[0]:
             batches = await consumer.getmany(timeout_ms=200)
             now_ms = time.time() * 1000
             for records in batches.values():
@@ -103,7 +111,7 @@ async def _probe(
     result: LatencyResult,
 ) -> None:
     messages = build(workload, stamp_with_token=True)
-    expected = len(messages) if result.output == "canonical" else 10**9
+    expected = [10**9 if result.output == "alerts" else len(messages)]
     # Drain time after the last send: enough to see a backlog, bounded all the same.
     stop_at = time.monotonic() + duration_s + 30
     collector = asyncio.create_task(_collect(bootstrap, topic, result, expected, stop_at))
@@ -115,9 +123,10 @@ async def _probe(
         rate=rate,
         duration_s=duration_s,
         stamp_send_time=True,
+        linger_ms=result.linger_ms,
     )
-    if result.output == "canonical":
-        expected = result.produced.sent
+    if result.output != "alerts":
+        expected[0] = result.produced.sent
     await collector
 
 
@@ -132,25 +141,18 @@ def run_latency(
     store: str = "memory://",
     output: str = "canonical",
     label: str = "lat",
+    linger_ms: int = 5,
 ) -> LatencyResult:
     """Start a worker, feed it ``rate`` messages/s for ``duration_s``, measure latencies."""
     prefix = f"lt{os.getpid()}{label}"
-    signals = 8 if obs_per_message <= 8 else 1
-    # Patients at 1 Hz: each sends its frame's observations as rate/patients messages/s.
-    patients = max(1, int(rate * obs_per_message / signals))
-    workload = Workload(
-        patients=patients,
-        messages=int(rate * duration_s),
-        obs_per_message=obs_per_message,
-        prefix="probe",
-    )
+    workload = _probe_workload(rate, duration_s, obs_per_message)
     settings = Settings(
         bootstrap_servers=bootstrap, topic_prefix=prefix, topic_partitions=partitions
     )
     ensure_topics(settings, extra=("alerts",) if output == "alerts" else ())
     env = worker_env(bootstrap, prefix, workdir, partitions, store)
     worker = WorkerProcess(env, log_path=workdir / f"worker-{label}.log").start()
-    result = LatencyResult(rate, duration_s, output)
+    result = LatencyResult(rate, duration_s, output, linger_ms)
     try:
         worker.wait_ready(timeout_s=120)
         asyncio.run(
@@ -166,4 +168,40 @@ def run_latency(
         )
     finally:
         worker.stop()
+    return result
+
+
+def _probe_workload(rate: float, duration_s: float, obs_per_message: int) -> Workload:
+    signals = 8 if obs_per_message <= 8 else 1
+    # Patients at 1 Hz: each sends its frame's observations as rate/patients messages/s.
+    patients = max(1, int(rate * obs_per_message / signals))
+    return Workload(
+        patients=patients,
+        messages=int(rate * duration_s),
+        obs_per_message=obs_per_message,
+        prefix="probe",
+    )
+
+
+def run_broker_floor(
+    bootstrap: str,
+    *,
+    rate: float = 5000.0,
+    duration_s: float = 60.0,
+    obs_per_message: int = 1,
+    partitions: int = 8,
+    linger_ms: int = 5,
+    label: str = "floor",
+) -> LatencyResult:
+    """The probe with no worker: send time to the input record read back (one broker hop)."""
+    settings = Settings(
+        bootstrap_servers=bootstrap,
+        topic_prefix=f"lt{os.getpid()}{label}",
+        topic_partitions=partitions,
+    )
+    ensure_topics(settings)
+    workload = _probe_workload(rate, duration_s, obs_per_message)
+    topic = settings.topic(workload.topic)
+    result = LatencyResult(rate, duration_s, "input (no worker)", linger_ms)
+    asyncio.run(_probe(bootstrap, topic, workload, topic, rate, duration_s, result))
     return result

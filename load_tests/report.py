@@ -22,7 +22,7 @@ from typing import Any
 
 from load_tests.baselines import MODES, ConsumeResult, run_baseline
 from load_tests.inprocess import InProcess, run_inprocess
-from load_tests.latency import LatencyResult, run_latency
+from load_tests.latency import LatencyResult, run_broker_floor, run_latency
 from load_tests.plots import latency_cdf, throughput_bars
 from load_tests.profiles import buckets
 from load_tests.worker_run import WorkerFigures, run_worker
@@ -125,8 +125,9 @@ def render(
     latency: LatencyResult,
     quick: bool,
     profile_md: str = "",
+    floor: LatencyResult | None = None,
 ) -> str:
-    """The Markdown report."""
+    """The Markdown report (``floor``: the same probe with no worker, one broker hop)."""
     lines = [
         "# Load-test report",
         "",
@@ -162,7 +163,7 @@ def render(
             f"| {_mb(w.rss_ready_kb)} / {_mb(w.rss_end_kb)} / {_mb(w.hwm_kb)} |",
             f"| {label}: per patient (RSS delta / patients) | {per / 1024:,.1f} KiB |",
         ]
-    p50, p95, p99 = (latency.percentile(q) for q in (50, 95, 99))
+    p99 = latency.percentile(99)
     produced = latency.produced
     lines += [
         "",
@@ -171,10 +172,16 @@ def render(
         f"producer achieved {produced.rate if produced else 0:,.0f} msg/s, "
         f"{len(latency.latencies_ms):,} outputs seen:",
         "",
-        "| p50 ms | p95 ms | p99 ms | max ms |",
-        "|---:|---:|---:|---:|",
-        f"| {p50:,.0f} | {p95:,.0f} | {p99:,.0f} | "
-        f"{max(latency.latencies_ms, default=float('nan')):,.0f} |",
+        "| probe | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|",
+        _latency_row("pipeline (input -> worker -> output: two broker hops)", latency),
+    ]
+    if floor is not None:
+        lines.append(_latency_row("broker alone, no worker (input read back: one hop)", floor))
+    lines += [
+        "",
+        f"The load producers batch for {latency.linger_ms} ms (kafka-python `linger_ms`); the "
+        "event time is stamped before that wait, so it is part of every figure.",
         "",
         "## Targets",
         "",
@@ -197,12 +204,20 @@ def render(
     at_target = latency.rate >= TARGET_LATENCY_RATE and latency.duration_s >= TARGET_LATENCY_S
     lines.append(
         f"| p99 event-to-output < {TARGET_P99_MS:g} ms at {TARGET_LATENCY_RATE:,.0f} msg/s "
-        f"for {TARGET_LATENCY_S:g} s | {p99:,.0f} ms | "
+        f"for {TARGET_LATENCY_S:g} s | {p99:,.0f} ms"
+        + (f" (broker alone: {floor.percentile(99):,.0f} ms)" if floor is not None else "")
+        + " | "
         f"{_pf(p99 < TARGET_P99_MS) if at_target else 'n/a (quick)'} |"
     )
     if profile_md:
         lines += ["", "## Where the worker's CPU goes (py-spy)", "", profile_md]
     return "\n".join(lines) + "\n"
+
+
+def _latency_row(name: str, result: LatencyResult) -> str:
+    p50, p95, p99 = (result.percentile(q) for q in (50, 95, 99))
+    top = max(result.latencies_ms, default=float("nan"))
+    return f"| {name} | {p50:,.0f} | {p95:,.0f} | {p99:,.0f} | {top:,.0f} |"
 
 
 def _extra_md(easy: LatencyResult, alone: dict[str, InProcess]) -> str:
@@ -276,6 +291,16 @@ def run_report(out: Path, *, quick: bool = False, py_spy: str | None = None) -> 
             partitions=plan.partitions,
             store=plan.store,
         )
+    # The same probe with no worker, on a fresh broker: what the broker and clients alone
+    # cost at this rate (docs/performance.md: on the test broker that is most of it).
+    print(f"[latency] broker alone at {plan.latency_rate:,.0f} msg/s...", flush=True)
+    with EmbeddedBroker(log_path=out / "broker-floor.log") as broker:
+        floor = run_broker_floor(
+            broker.bootstrap,
+            rate=plan.latency_rate,
+            duration_s=plan.latency_s,
+            partitions=plan.partitions,
+        )
     # Latency where the worker keeps up (half its measured 1-obs rate): the latency of
     # the design rather than of a growing backlog.
     easy_rate = max(50.0, round(sections["1-obs"].worker.rate / 2, -1))
@@ -303,12 +328,12 @@ def run_report(out: Path, *, quick: bool = False, py_spy: str | None = None) -> 
     }
     throughput_bars(sections, out / "throughput.png")
     latency_cdf(latency.latencies_ms, out / "latency_cdf.png", title=f"{latency.rate:,.0f} msg/s")
-    md = render(plan, sections, latency, quick, _profile_md(out, list(workloads)))
+    md = render(plan, sections, latency, quick, _profile_md(out, list(workloads)), floor)
     md += _extra_md(easy, alone)
     md += f"\nTotal report runtime: {time.monotonic() - started:,.0f} s.\n"
     (out / "report.md").write_text(md)
     (out / "results.json").write_text(
-        json.dumps(_results(plan, sections, latency, easy, alone), indent=2)
+        json.dumps(_results(plan, sections, latency, easy, alone, floor), indent=2)
     )
     return md
 
@@ -319,9 +344,17 @@ def _results(
     latency: LatencyResult,
     easy: LatencyResult,
     alone: dict[str, InProcess],
+    floor: LatencyResult,
 ) -> dict[str, Any]:
     return {
         "plan": asdict(plan),
+        "latency_broker_alone": {
+            "rate": floor.rate,
+            "linger_ms": floor.linger_ms,
+            "p50": floor.percentile(50),
+            "p95": floor.percentile(95),
+            "p99": floor.percentile(99),
+        },
         "latency_sustainable": {
             "rate": easy.rate,
             "p50": easy.percentile(50),
@@ -340,6 +373,7 @@ def _results(
             "rate": latency.rate,
             "duration_s": latency.duration_s,
             "output": latency.output,
+            "linger_ms": latency.linger_ms,
             "count": len(latency.latencies_ms),
             "p50": latency.percentile(50),
             "p95": latency.percentile(95),

@@ -90,3 +90,19 @@ def test_harness_end_to_end_tiny(tmp_path: Path, frames: object) -> None:
             timeout_s=20,
         )
         assert raw.count == 300
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+def test_broker_floor_reads_back_every_probe_message() -> None:
+    from load_tests.latency import run_broker_floor
+    from load_tests.report import Plan, render
+    from streams.broker import EmbeddedBroker
+
+    with EmbeddedBroker() as broker:
+        floor = run_broker_floor(broker.bootstrap, rate=200, duration_s=2, partitions=2)
+    assert floor.produced is not None and 300 <= floor.produced.sent <= 400  # paced, bounded
+    assert len(floor.latencies_ms) == floor.produced.sent
+    assert 0 <= floor.percentile(50) < 5_000
+    md = render(Plan.quick(), {}, floor, True, "", floor)
+    assert "broker alone, no worker" in md and "(broker alone: " in md
