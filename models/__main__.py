@@ -36,7 +36,7 @@ from models.experiment import (
     with_params,
 )
 from models.physionet_data import DEFAULT_CACHE, load_rows
-from models.sepsis import DEFAULT_SHIFT_H, INFECTION_PARAMS
+from models.sepsis import DEFAULT_SHIFT_H, DEFAULT_TREE_LABEL, INFECTION_PARAMS, TREE_LABELS
 from models.train import LabelledRows, split_patients, train_complication, train_infection
 from scoring.risk import RISKS, Risk
 
@@ -90,6 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("--name", default=None, help="label in the experiment log")
     ex.add_argument("--shift-h", type=int, default=DEFAULT_SHIFT_H)
+    ex.add_argument(
+        "--tree-label",
+        choices=TREE_LABELS,
+        default=DEFAULT_TREE_LABEL,
+        help="what the trees learn (models.sepsis.TreeLabel); calibration keeps the target",
+    )
+    ex.add_argument(
+        "--threshold-folds",
+        type=int,
+        default=0,
+        help="choose each fold's threshold on inner out-of-fold scores of all its training "
+        "stays (K more fits per fold; 0: on its calibration stays)",
+    )
     for field, kind in _TREE_FIELDS.items():
         ex.add_argument(f"--{field.replace('_', '-')}", type=kind, default=None)
     ex.add_argument("--log", type=Path, default=DEFAULT_LOG)
@@ -168,7 +181,15 @@ def _experiment(args: argparse.Namespace) -> int:
     rows = load_rows(args.physionet, args.limit)
     params = with_params(INFECTION_PARAMS, **{f: getattr(args, f) for f in _TREE_FIELDS})
     result = run_experiment(
-        rows, args.without, args.folds, params, args.shift_h, args.name, args.oof
+        rows,
+        args.without,
+        args.folds,
+        params,
+        args.shift_h,
+        args.name,
+        args.oof,
+        args.tree_label,
+        args.threshold_folds,
     )
     log_result(result, args.log)
     for p in result.points:

@@ -77,10 +77,21 @@ def fit(
     y: npt.ArrayLike,
     groups: npt.ArrayLike,
     params: TreeParams = DEFAULT_PARAMS,
+    tree_y: npt.ArrayLike | None = None,
+    tree_weight: npt.ArrayLike | None = None,
 ) -> Fitted:
-    """Fit trees on most patients and calibrate them on the rest (split by ``groups``)."""
+    """Fit trees on most patients and calibrate them on the rest (split by ``groups``).
+
+    The calibration always maps the trees' log-odds to the probability of ``y``. The trees
+    themselves learn ``tree_y`` (default ``y``) with the row weights ``tree_weight`` (default
+    1; rows of weight 0 are left out of the trees, ``positive_weight`` multiplies in): a
+    cost-sensitive training target whose probabilities need not be those of ``y``. The
+    patient splits depend on ``groups`` and the seed only, not on these.
+    """
     target = np.asarray(y).astype(np.int64)
     g = np.asarray(groups)
+    tree_target = target if tree_y is None else np.asarray(tree_y).astype(np.int64)
+    row_weight = None if tree_weight is None else np.asarray(tree_weight, dtype=np.float64)
     split = GroupShuffleSplit(
         n_splits=1, test_size=params.calibration_share, random_state=params.seed
     )
@@ -93,6 +104,8 @@ def fit(
         )
         keep, held = next(inner.split(train, target[train], g[train]))
         train, val = train[keep], train[held]
+    if row_weight is not None:
+        train, val = train[row_weight[train] > 0.0], val[row_weight[val] > 0.0]
     trees = HistGradientBoostingClassifier(
         max_iter=params.max_iter,
         learning_rate=params.learning_rate,
@@ -104,24 +117,36 @@ def fit(
         n_iter_no_change=params.n_iter_no_change,
         random_state=params.seed,
     )
-    weights = val_weights = None
-    if params.positive_weight != 1.0:
-        weights = np.where(target[train] == 1, params.positive_weight, 1.0)
-        val_weights = np.where(target[val] == 1, params.positive_weight, 1.0)
+    weights, val_weights = _tree_weights(tree_target, row_weight, train, val, params)
     if stop:
         trees.fit(
             x[train],
-            target[train],
+            tree_target[train],
             sample_weight=weights,
             X_val=x[val],
-            y_val=target[val],
+            y_val=tree_target[val],
             sample_weight_val=val_weights,
         )
     else:
-        trees.fit(x[train], target[train], sample_weight=weights)
+        trees.fit(x[train], tree_target[train], sample_weight=weights)
     model = CalibratedClassifierCV(FrozenEstimator(trees), method="sigmoid")
     model.fit(x[calib], target[calib])
     return Fitted(unfreeze(model), calib.astype(np.int64))
+
+
+def _tree_weights(
+    target: npt.NDArray[np.int64],
+    row_weight: npt.NDArray[np.float64] | None,
+    train: npt.NDArray[np.int64],
+    val: npt.NDArray[np.int64],
+    params: TreeParams,
+) -> tuple[npt.NDArray[np.float64] | None, npt.NDArray[np.float64] | None]:
+    """Sample weights of the tree-training and early-stopping rows (``None``: unweighted)."""
+    if row_weight is None and params.positive_weight == 1.0:
+        return None, None
+    base = np.ones(target.size) if row_weight is None else row_weight
+    weight = base * np.where(target == 1, params.positive_weight, 1.0)
+    return weight[train], weight[val]
 
 
 def tree_count(model: CalibratedClassifierCV) -> int:

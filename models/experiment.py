@@ -10,6 +10,11 @@ On request (``--oof PATH``) the out-of-fold probabilities and alerts are kept as
 under ``var/`` (row-level, derived from ODbL data: never committed), and
 :func:`paired_bootstrap` compares two such runs on the same stays.
 
+Besides the tree parameters and the label shift, ``--tree-label`` changes what the trees
+learn (the challenge utility's gain per row, or the target without the rows the utility
+ignores; ``models.sepsis.TreeLabel``) and ``--threshold-folds`` chooses each fold's threshold
+on inner out-of-fold scores of all its training stays instead of its calibration stays.
+
 The groups are the catalog additions of issue #6, named so the experiment log of
 docs/models.md can say what each one is worth (``--without`` removes a group's features
 from the inputs, and derived inputs reading them).
@@ -41,7 +46,14 @@ from models.estimator import TreeParams
 from models.physionet_data import PhysionetRows
 from models.physionet_eval import OperatingPoint, evaluate
 from models.selection import choose_inputs
-from models.sepsis import DEFAULT_SHIFT_H, INFECTION_PARAMS, SepsisCV, cross_validate
+from models.sepsis import (
+    DEFAULT_SHIFT_H,
+    DEFAULT_TREE_LABEL,
+    INFECTION_PARAMS,
+    SepsisCV,
+    TreeLabel,
+    cross_validate,
+)
 from models.utility import best_alerts, normalized_utility, row_utilities, stay_positions
 
 DEFAULT_LOG = Path("var/models-cache/experiments.jsonl")
@@ -199,12 +211,14 @@ def run_experiment(
     shift_h: int = DEFAULT_SHIFT_H,
     name: str | None = None,
     oof: Path | None = None,
+    tree_label: TreeLabel = DEFAULT_TREE_LABEL,
+    threshold_folds: int = 0,
 ) -> ExperimentResult:
     """Cross-validate the infection procedure with the groups ``without`` left out (and the
     out-of-fold results kept in ``oof`` when given)."""
     start = time.monotonic()
     spec = choose_inputs(rows.features, rows.columns, exclude=excluded(rows.columns, without))
-    cv = cross_validate(rows, spec, folds, params, shift_h)
+    cv = cross_validate(rows, spec, folds, params, shift_h, tree_label, threshold_folds)
     if oof is not None:
         save_out_of_fold(oof, cv)
     points = evaluate(rows, cv)
@@ -212,6 +226,8 @@ def run_experiment(
     settings: dict[str, object] = {
         "params": params.as_dict(),
         "shift_h": shift_h,
+        "tree_label": tree_label,
+        "threshold_folds": threshold_folds,
         "without": list(without),
     }
     return ExperimentResult(

@@ -13,6 +13,7 @@ held-out stays: the cross-validated figures estimate the deployed procedure.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +22,7 @@ from sklearn.model_selection import GroupKFold
 from models.estimator import DEFAULT_PARAMS, Fitted, TreeParams, fit, probabilities, tree_count
 from models.inputs import InputSpec
 from models.physionet_data import PhysionetRows
-from models.utility import best_threshold, stay_positions
+from models.utility import CHALLENGE, alert_gains, best_threshold, onset_offsets, stay_positions
 
 DEFAULT_SHIFT_H = 6
 INFECTION_PARAMS: TreeParams = replace(DEFAULT_PARAMS, max_leaf_nodes=8, min_samples_leaf=2000)
@@ -46,6 +47,46 @@ def sepsis_target(
     return np.asarray(out, dtype=np.int8)
 
 
+TreeLabel = Literal["target", "no-late", "utility"]
+"""What the trees learn (the calibration and threshold always use the target above):
+
+- ``target``: the target, every row weighted 1 (models up to 1.2.0);
+- ``no-late``: the target, without the rows of a septic stay after ``t_sepsis + 3`` h (the
+  utility counts nothing there: already-septic rows, easy positives, teach the trees nothing
+  the utility rewards);
+- ``utility``: a cost-sensitive reduction of the challenge utility: label ``gain > 0`` and
+  weight ``|gain|`` with ``gain = u_alert - u_quiet`` per row (:func:`models.utility.alert_gains`:
+  -0.05 on non-septic rows and early rows, 0-1 on ``[-12, -6]`` h, 1-2 on ``(-6, +3]`` h, 0
+  after), weights scaled to mean 1 over the rows kept; rows of gain 0 are left out.
+"""
+TREE_LABELS: tuple[TreeLabel, ...] = get_args(TreeLabel)
+DEFAULT_TREE_LABEL: TreeLabel = "target"
+
+
+def tree_training(
+    labels: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    shift_h: int = DEFAULT_SHIFT_H,
+    tree_label: TreeLabel = DEFAULT_TREE_LABEL,
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64] | None]:
+    """The trees' label and row weights for ``tree_label`` (weights ``None``: all 1)."""
+    if tree_label == "target":
+        return sepsis_target(labels, groups, shift_h), None
+    if tree_label == "no-late":
+        rel = onset_offsets(labels, groups)
+        with np.errstate(invalid="ignore"):
+            late = rel > CHALLENGE.dt_late  # nan (non-septic stay) compares False
+        return sepsis_target(labels, groups, shift_h), np.where(late, 0.0, 1.0)
+    if tree_label == "utility":
+        gain = alert_gains(labels, groups)
+        weight = np.abs(gain)
+        kept = weight > 0.0
+        if kept.any():
+            weight = weight / weight[kept].mean()
+        return np.asarray(gain > 0.0, dtype=np.int8), weight
+    raise ValueError(f"unknown tree label {tree_label!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class SepsisFit:
     """A fitted infection model with its threshold, chosen on its calibration stays."""
@@ -53,7 +94,42 @@ class SepsisFit:
     fitted: Fitted
     threshold: float
     threshold_utility: float
-    """Normalized utility at the threshold on the calibration stays (in-sample for it)."""
+    """Normalized utility at the threshold on the stays that chose it (in-sample for it)."""
+
+
+def _fit_trees(
+    x: npt.NDArray[np.float32],
+    labels: npt.NDArray[np.int8],
+    groups: npt.NDArray[np.int64],
+    params: TreeParams,
+    shift_h: int,
+    tree_label: TreeLabel,
+) -> Fitted:
+    target = sepsis_target(labels, groups, shift_h)
+    if tree_label == DEFAULT_TREE_LABEL:
+        return fit(x, target, groups, params)
+    tree_y, weight = tree_training(labels, groups, shift_h, tree_label)
+    return fit(x, target, groups, params, tree_y, weight)
+
+
+def inner_scores(
+    x: npt.NDArray[np.float32],
+    labels: npt.NDArray[np.int8],
+    groups: npt.NDArray[np.int64],
+    folds: int,
+    params: TreeParams = INFECTION_PARAMS,
+    shift_h: int = DEFAULT_SHIFT_H,
+    tree_label: TreeLabel = DEFAULT_TREE_LABEL,
+) -> npt.NDArray[np.float64]:
+    """Out-of-fold probabilities of these rows: ``folds`` models fitted like the final one
+    (trees and calibration) on the other stays, each scoring the stays it did not see."""
+    out = np.zeros(len(labels))
+    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=params.seed)
+    for train, held in splitter.split(x, labels, groups):
+        tr, he = np.sort(train), np.sort(held)
+        model = _fit_trees(x[tr], labels[tr], groups[tr], params, shift_h, tree_label)
+        out[he] = probabilities(model.model, x[he])
+    return out
 
 
 def fit_sepsis(
@@ -62,14 +138,24 @@ def fit_sepsis(
     index: npt.NDArray[np.int64] | None = None,
     params: TreeParams = INFECTION_PARAMS,
     shift_h: int = DEFAULT_SHIFT_H,
+    tree_label: TreeLabel = DEFAULT_TREE_LABEL,
+    threshold_folds: int = 0,
 ) -> SepsisFit:
-    """Fit on the rows ``index`` (all rows when ``None``) and choose the threshold."""
+    """Fit on the rows ``index`` (all rows when ``None``) and choose the threshold.
+
+    The threshold maximizes the utility on the model's calibration stays; with
+    ``threshold_folds`` >= 2, on out-of-fold probabilities of all these stays instead
+    (:func:`inner_scores`: ``threshold_folds`` more fits, a threshold chosen on about four
+    times as many stays, by models fitted on fewer)."""
     idx = np.arange(len(rows.labels)) if index is None else index
     x = spec.from_columns(rows.features[idx], rows.columns)
     groups = rows.groups[idx]
     labels = rows.labels[idx]
-    target = sepsis_target(labels, groups, shift_h)
-    fitted = fit(x, target, groups, params)
+    fitted = _fit_trees(x, labels, groups, params, shift_h, tree_label)
+    if threshold_folds >= 2:
+        scores = inner_scores(x, labels, groups, threshold_folds, params, shift_h, tree_label)
+        threshold, utility = best_threshold(labels, groups, scores)
+        return SepsisFit(fitted, threshold, utility)
     calib = fitted.calibration_rows
     scores = probabilities(fitted.model, x[calib])
     threshold, utility = best_threshold(labels[calib], groups[calib], scores)
@@ -96,6 +182,8 @@ def cross_validate(
     folds: int = 5,
     params: TreeParams = INFECTION_PARAMS,
     shift_h: int = DEFAULT_SHIFT_H,
+    tree_label: TreeLabel = DEFAULT_TREE_LABEL,
+    threshold_folds: int = 0,
 ) -> SepsisCV:
     """Stay-level ``folds``-fold cross-validation (``GroupKFold`` on stays)."""
     n = len(rows.labels)
@@ -107,7 +195,8 @@ def cross_validate(
     iterations: list[int] = []
     splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=params.seed)
     for k, (train, test) in enumerate(splitter.split(rows.features, rows.labels, rows.groups)):
-        model = fit_sepsis(rows, spec, np.sort(train).astype(np.int64), params, shift_h)
+        train_idx = np.sort(train).astype(np.int64)
+        model = fit_sepsis(rows, spec, train_idx, params, shift_h, tree_label, threshold_folds)
         test_idx = np.sort(test)
         x = spec.from_columns(rows.features[test_idx], rows.columns)
         p = probabilities(model.fitted.model, x)

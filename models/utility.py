@@ -103,6 +103,19 @@ def row_utilities(
     return u_alert, u_quiet
 
 
+def alert_gains(
+    labels: npt.ArrayLike, groups: npt.ArrayLike, p: UtilityParams = CHALLENGE
+) -> FloatArray:
+    """Per row, what alerting adds to the utility: ``u_alert - u_quiet`` (:func:`row_utilities`).
+
+    ``u_fp`` (-0.05) on rows of non-septic stays and on a septic stay's rows before
+    ``t_sepsis + dt_early``; 0 to 1 on ``[-12, -6]`` h; 1 to 2 on ``(-6, +3]`` h (the missed
+    row's cost is saved too); 0 after ``+3`` h (and at exactly -12 h).
+    """
+    u_alert, u_quiet = row_utilities(labels, groups, p)
+    return u_alert - u_quiet
+
+
 def best_alerts(
     labels: npt.ArrayLike, groups: npt.ArrayLike, p: UtilityParams = CHALLENGE
 ) -> BoolArray:
@@ -153,14 +166,14 @@ def utility_curve(
     Returns ``(thresholds, utilities)`` with thresholds descending. One sort: the utility at a
     threshold is the no-alert utility plus the gains ``u_alert - u_quiet`` of rows at or above.
     """
-    u_alert, u_quiet = row_utilities(labels, groups, p)
+    gain = alert_gains(labels, groups, p)
     s = np.asarray(scores, dtype=np.float64)
     best = best_alerts(labels, groups, p)
-    span = float(np.where(best, u_alert, u_quiet).sum() - u_quiet.sum())
+    span = float(gain[best].sum())
     if span == 0.0:
         raise ValueError("no septic stay: the normalized utility is undefined")
     order = np.argsort(-s, kind="stable")
-    gains = np.cumsum((u_alert - u_quiet)[order])
+    gains = np.cumsum(gain[order])
     sorted_scores = s[order]
     # the last row of each run of equal scores: every row with that score alerts together
     last = np.flatnonzero(np.append(sorted_scores[1:] != sorted_scores[:-1], True))
