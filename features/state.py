@@ -171,22 +171,10 @@ class PatientState(msgspec.Struct, kw_only=True):
                 first_ms = self.first_ms
                 if first_ms is None or time_ms < first_ms:
                     self.first_ms = time_ms
-                series.append(
-                    time_ms,
-                    event.value,
-                    event.obs_id,
-                    sys.intern(event.source_msg_id),
-                    STATUS_CODES[event.status],
-                    event.ref_low,
-                    event.ref_high,
-                )
+                series.append(*_point(event, STATUS_CODES[event.status]))
                 if feed_newest is None or time_ms > feed_newest:
                     self.newest_by_source[event.source] = time_ms
-                newest = self.newest_ms
-                if newest is None or time_ms > newest:
-                    self.newest_ms = newest = time_ms
-                if newest - self.pruned_at_ms >= PRUNE_EVERY_MS:
-                    self.prune()
+                self._advance(time_ms)
                 return APPLIED
         context = isinstance(event, PatientContext)
         if not context and feed_newest is not None and time_ms < feed_newest - self.lateness_ms:
