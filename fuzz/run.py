@@ -35,7 +35,7 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(prog="python -m fuzz.run", description=__doc__)
     parser.add_argument("target", nargs="?", help="target name (see --list)")
     parser.add_argument("--seconds", type=int, default=60, help="total fuzzing time")
-    parser.add_argument("--budget-s", type=float, default=1.0, help="time budget per input")
+    parser.add_argument("--budget-s", type=float, default=1.0, help="CPU-time budget per input (s)")
     parser.add_argument("--timeout-s", type=int, default=10, help="libFuzzer hard timeout")
     parser.add_argument("--max-len", type=int, default=65_536, help="longest input in bytes")
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "fuzz")
