@@ -37,9 +37,9 @@ _MAX_ICULOS_H = 24 * 365 * 5
 
 # PSV column -> (signal, unit as published). Columns not listed (Age, Gender, Unit1, Unit2,
 # HospAdmTime, ICULOS, SepsisLabel) are context, time or labels, not observations. Age and
-# Gender become the PatientContext; ICULOS the event time. HospAdmTime (hours from hospital
-# to ICU admission) and Unit1/Unit2 (MICU/SICU) have no canonical form: contract v1 has no
-# admission event, care-unit field or signal for them, so they are not mapped (issue #6).
+# Gender become the PatientContext, and so does HospAdmTime (hours from hospital to ICU
+# admission, <= 0) as its hospital_admission_ms (contract 1.1); ICULOS the event time.
+# Unit1/Unit2 (MICU/SICU) have no canonical form and are not mapped (docs/models.md).
 COLUMNS: dict[str, tuple[str, str]] = {
     "HR": ("hr", "/min"),
     "O2Sat": ("spo2", "%"),
@@ -236,14 +236,15 @@ def psv_events(
 
     One :class:`Observation` per non-missing mapped cell (``obs_id``
     ``<stay>:<ICULOS>:<column>``, ``source_msg_id`` ``<stay>:<row index>``) and, on row 0,
-    a :class:`PatientContext` from Age and Gender (0 female, 1 male).
+    a :class:`PatientContext` from Age, Gender (0 female, 1 male) and HospAdmTime (its
+    ``hospital_admission_ms``: the epoch + HospAdmTime hours, like ICULOS).
     """
     stay = _as_stay(stay_id, rows)
     ctx = ItemContext(codemap or default_codemap(), Limits(), received_ms=None)
     columns = _columns(stay, ctx.codemap)
     at: dict[str, int] = {
         name: stay.columns.index(name)
-        for name in ("ICULOS", "Age", "Gender")
+        for name in ("ICULOS", "Age", "Gender", "HospAdmTime")
         if name in stay.columns
     }
     result = PsvEvents()
@@ -263,7 +264,7 @@ def psv_events(
             result.append((index, events))
             continue
         if index == 0:
-            events.append(_context(stay_id, row, at, time_ms, msg_id, result.rejects))
+            events.append(_context(stay_id, row, at, time_ms, msg_id, result.rejects, epoch_ms))
         hour_text = f"{hours:g}"
         for column in columns:
             raw = row[column.position]
@@ -305,12 +306,27 @@ def _context(
     time_ms: int,
     msg_id: str,
     rejects: list[Reject],
+    epoch_ms: int,
 ) -> PatientContext:
     age = row[at["Age"]] if "Age" in at else None
     if age is not None and not 0 <= age <= 120:
         rejects.append(Reject(Reason.IMPLAUSIBLE, f"Age {age:g} outside [0, 120]", 0))
         age = None
     gender = row[at["Gender"]] if "Gender" in at else None
+    admitted = row[at["HospAdmTime"]] if "HospAdmTime" in at else None
+    admitted_ms = None
+    if admitted is not None:
+        # Hours relative to the ICU admission (ICULOS 0): before it, and at most 5 years.
+        if math.isfinite(admitted) and -_MAX_ICULOS_H <= admitted <= 0:
+            admitted_ms = epoch_ms + round(admitted * _HOUR_MS)
+        else:
+            rejects.append(
+                Reject(
+                    Reason.IMPLAUSIBLE,
+                    f"HospAdmTime {admitted:g} outside [-{_MAX_ICULOS_H}, 0] h",
+                    0,
+                )
+            )
     return PatientContext(
         patient_id=stay_id,
         time_ms=time_ms,
@@ -318,4 +334,5 @@ def _context(
         source_msg_id=msg_id,
         age_years=age,
         sex=_SEX.get(gender, "unknown") if gender is not None else "unknown",
+        hospital_admission_ms=admitted_ms,
     )

@@ -21,7 +21,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+"""1.1 added ``PatientContext.hospital_admission_ms`` (optional; 1.0 records still decode)."""
 
 # Observation status, after FHIR ObservationStatus (HL7 OBX-11 maps onto it).
 ObsStatus = Literal["preliminary", "final", "amended", "corrected"]
@@ -186,6 +187,10 @@ class PatientContext(_Event, frozen=True, tag="context"):
     disease_status: DiseaseStatus = "unknown"
     prior_neurotoxicity: bool | None = None
     immunosuppressed: bool | None = None
+    hospital_admission_ms: EpochMs | None = None
+    """When the current hospital admission began (an ADT admit time, FHIR
+    ``Encounter.period.start``); it may precede the first event by days (a ward stay before
+    the ICU). Contract 1.1."""
 
 
 Event = (

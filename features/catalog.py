@@ -18,7 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Group = Literal["vital", "lab", "neuro", "respiratory", "vasopressor", "treatment", "context"]
+Group = Literal[
+    "vital", "lab", "neuro", "respiratory", "vasopressor", "treatment", "context", "admission"
+]
 
 Aggregate = Literal[
     "last",
@@ -42,6 +44,8 @@ Aggregate = Literal[
     "derived",
     "timeline",
     "since_first",
+    "since_admission",
+    "admitted_before_first",
 ]
 
 
@@ -154,6 +158,9 @@ SERIES: tuple[SeriesSpec, ...] = (
     SeriesSpec("prior_neurotoxicity", "prior_neurotoxicity", "{bool}", "context", None),
     SeriesSpec("immunosuppressed", "immunosuppressed", "{bool}", "context", None),
     SeriesSpec("sex_female", "sex_female", "{bool}", "context", None),
+    # The hospital admission time itself (epoch ms, from PatientContext): read only as the
+    # two durations below, never as a value (an absolute time means nothing to a model).
+    SeriesSpec("hospital_admission", "hospital_admission", "ms", "admission", None),
 )
 SERIES_BY_SIGNAL: dict[str, SeriesSpec] = {s.signal: s for s in SERIES}
 
@@ -401,6 +408,31 @@ def _build() -> tuple[FeatureSpec, ...]:
             None,
             "hours since the patient's first event (any kind but patient context): time "
             "under observation (PhysioNet replay: since the stay's first charted value)",
+        )
+    )
+    out.append(
+        FeatureSpec(
+            "hours_since_admission",
+            "since_admission",
+            "hospital_admission",
+            None,
+            "h",
+            None,
+            "hours since the current hospital admission began (patient context; PhysioNet "
+            "replay: ICULOS - HospAdmTime)",
+        )
+    )
+    out.append(
+        FeatureSpec(
+            "hours_admitted_before_first_event",
+            "admitted_before_first",
+            "hospital_admission",
+            None,
+            "h",
+            None,
+            "hours from the hospital admission to the patient's first event: time in hospital "
+            "before this service heard of the patient, e.g. on a ward before the ICU "
+            "(PhysioNet replay: first charted ICULOS - HospAdmTime); None if events came first",
         )
     )
     return tuple(out)

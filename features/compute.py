@@ -468,6 +468,21 @@ def _since_first(ctx: _Context, f: FeatureSpec) -> Result:
     return (ctx.at - ctx.first_ms) / HOUR_MS, None
 
 
+def _admission_span(ctx: _Context, f: FeatureSpec) -> Result:
+    """Hours from the hospital admission (the latest patient context's) to the snapshot
+    time (``since_admission``) or to the first event (``admitted_before_first``); ``None``
+    when that moment precedes the admission (a context that contradicts the events)."""
+    assert f.signal is not None
+    i = ctx.valid_last(f.signal)
+    end = ctx.at if f.aggregate == "since_admission" else ctx.first_ms
+    if i is None or end is None:
+        return None, None
+    admitted = ctx.get(f.signal).v[i]
+    if admitted > end:
+        return None, None
+    return (end - admitted) / HOUR_MS, (f.signal, i)
+
+
 _AGGREGATES: dict[str, Callable[[_Context, FeatureSpec], Result]] = {
     "last": _last,
     "age_h": _age_h,
@@ -489,6 +504,8 @@ _AGGREGATES: dict[str, Callable[[_Context, FeatureSpec], Result]] = {
     "hours_since": _hours_since,
     "timeline": _timeline_value,
     "since_first": _since_first,
+    "since_admission": _admission_span,
+    "admitted_before_first": _admission_span,
 }
 
 _NONE_WITHOUT_POINTS = frozenset(get_args(Aggregate)) - {"derived", "timeline", "since_first"}

@@ -62,6 +62,10 @@ def _flag(value: bool | None) -> float | None:
     return None if value is None else (1.0 if value else 0.0)
 
 
+def _ms(value: int | None) -> float | None:
+    return None if value is None else float(value)  # epoch ms: exact in a float64
+
+
 def event_points(event: Event) -> list[tuple[str, float]]:
     """The (series, value) points of a neuro, respiratory, vasopressor, treatment or context
     event; ``[]`` for other kinds (observations and infusions are stored differently)."""
@@ -114,5 +118,6 @@ def event_points(event: Event) -> list[tuple[str, float]]:
             ("prior_neurotoxicity", _flag(event.prior_neurotoxicity)),
             ("immunosuppressed", _flag(event.immunosuppressed)),
             ("sex_female", sex),
+            ("hospital_admission", _ms(event.hospital_admission_ms)),
         ]
     return [(name, value) for name, value in out if value is not None]

@@ -218,7 +218,7 @@ class PatientState(msgspec.Struct, kw_only=True):
         times = [
             s.t[0]
             for signal, s in self.series.items()
-            if len(s) and SERIES_BY_SIGNAL[signal].group != "context"
+            if len(s) and SERIES_BY_SIGNAL[signal].group not in ("context", "admission")
         ]
         times += [e.time_ms for e in self.infusions]
         times += list(self.tombstones.values())

@@ -87,9 +87,11 @@ GROUPS: dict[str, Callable[[str], bool]] = {
     "vital_slopes": _exact({f"{s}_slope_6h" for s in VITAL_SLOPES}),
     "age_h": _regex(r"[a-z0-9_]+_age_h"),
     "first_event": _exact({"hours_since_first_event"}),
+    "admission": _exact({"hours_since_admission", "hours_admitted_before_first_event"}),
 }
-"""Feature groups by name: the four additions of issue #6, every ``*_age_h``, and the time
-under observation (``hours_since_first_event``, ICULOS-like, model 1.2.0)."""
+"""Feature groups by name: the four additions of issue #6, every ``*_age_h``, the time
+under observation (``hours_since_first_event``, ICULOS-like, model 1.2.0) and the time since
+the hospital admission (contract 1.1, model 1.3.0)."""
 
 ISSUE6_GROUPS = ("icu_panel", "lab_deltas", "readings", "vital_slopes")
 

@@ -109,6 +109,7 @@ def _context(em: Emitter, plan: PatientPlan, cycle: CyclePlan) -> None:
             disease_status="mrd_positive" if b.burden == "mrd" else "relapsed_refractory",
             prior_neurotoxicity=b.prior_neurotoxicity,
             immunosuppressed=b.prior_transplant,
+            hospital_admission_ms=cycle.admission,  # admitted for the cycle's infusion start
         ),
     )
 

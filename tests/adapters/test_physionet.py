@@ -82,6 +82,32 @@ def test_mapping_rows_and_custom_epoch() -> None:
 
 
 @pytest.mark.parametrize(
+    ("hosp_adm_h", "admitted_ms", "rejected"),
+    [
+        (-30.5, -30.5 * HOUR, False),  # 30.5 h on a ward before the ICU
+        (0.0, 0, False),  # admitted straight to the ICU
+        (-0.01, -36_000, False),
+        (0.5, None, True),  # admitted to hospital after the ICU: impossible
+        (-24 * 365 * 5 - 1, None, True),  # over five years
+    ],
+)
+def test_hospital_admission_time(
+    hosp_adm_h: float, admitted_ms: float | None, rejected: bool
+) -> None:
+    rows = [{"HR": 80.0, "ICULOS": 3.0, "HospAdmTime": hosp_adm_h}]
+    result = psv_events("s1", rows, epoch_ms=10**12)
+    context, hr = result[0][1]
+    assert isinstance(context, PatientContext) and isinstance(hr, Observation)
+    want = None if admitted_ms is None else 10**12 + round(admitted_ms)
+    assert context.hospital_admission_ms == want
+    assert [(r.reason, r.item) for r in result.rejects] == (
+        [(Reason.IMPLAUSIBLE, 0)] if rejected else []
+    )
+    if rejected:
+        assert "HospAdmTime" in result.rejects[0].detail
+
+
+@pytest.mark.parametrize(
     "text",
     ["", "no header", "HR|Temp\n80|37", "HR|ICULOS\n80", "HR|ICULOS\nabc|1"],
 )

@@ -131,7 +131,10 @@ def generate(seed: int, hours: float = 60.0) -> list[Event]:
                              age_years=rng.choice([None, 34.0, 71.0]),
                              weight_kg=rng.choice([None, 70.0]),
                              sex=rng.choice(["female", "male", "unknown"]),
-                             immunosuppressed=rng.choice([None, True])))  # fmt: skip
+                             immunosuppressed=rng.choice([None, True]),
+                             # before the first event, or after it (and some snapshots)
+                             hospital_admission_ms=rng.choice([None, T0 - 72 * H, T0 + 30 * H]),
+                             ))  # fmt: skip
     return _unique_times(sorted(ev, key=lambda e: e.time_ms))
 
 

@@ -114,6 +114,8 @@ def points(history: Sequence[Event]) -> dict[str, list[P]]:
                 add("sex_female", t, 1.0 if e.sex == "female" else 0.0, m, obs_id=None)
             if e.immunosuppressed is not None:
                 add("immunosuppressed", t, int(e.immunosuppressed), m, obs_id=None)
+            if e.hospital_admission_ms is not None:
+                add("hospital_admission", t, float(e.hospital_admission_ms), m, obs_id=None)
     for series in out.values():
         series.sort(key=lambda p: p.t)
     return out
@@ -308,6 +310,14 @@ def batch_features(
     for f in CATALOG:
         if f.aggregate == "since_first":
             out[f.name] = (None if first is None or first > at else (at - first) / H), None
+            continue
+        if f.aggregate in ("since_admission", "admitted_before_first"):
+            adm = last_point("hospital_admission")
+            end = at if f.aggregate == "since_admission" else first
+            if adm is None or end is None or adm.v > end:
+                out[f.name] = None, None
+            else:
+                out[f.name] = (end - adm.v) / H, adm
             continue
         out[f.name] = _one(f, at, series, tl, cs, valid, last_point, window, baseline, uln,
                            lln, fever_run)  # fmt: skip

@@ -121,6 +121,28 @@ def test_hours_since_first_event_is_order_free_and_survives_pruning() -> None:
     assert snapshot(s, T0 + 4 * H).get("hours_since_first_event") == 4.0
 
 
+def test_hospital_admission_durations_and_their_edges() -> None:
+    s = PatientState(patient_id=PID)
+    s.apply(context(T0 - 400 * H, hospital_admission_ms=T0 - 30 * H))  # context: any time
+    assert snapshot(s, T0).get("hours_since_admission") == 30.0
+    assert snapshot(s, T0).get("hours_admitted_before_first_event") is None  # no event yet
+    assert snapshot(s, T0 - 30 * H).get("hours_since_admission") == 0.0  # the admission itself
+    assert snapshot(s, T0 - 30 * H - 1).get("hours_since_admission") is None  # before it
+    s.apply(obs("hr", 80, T0 + 2 * H))
+    s.apply(context(T0 + 2 * H, age_years=40.0))  # a later context without it keeps it
+    snap = snapshot(s, T0 + 10 * H)
+    assert (snap.get("hours_since_admission"), snap.get("hours_admitted_before_first_event")) == (
+        40.0,
+        32.0,
+    )
+    assert snap.evidence_for("hours_since_admission") is not None
+    # events before the admission (outpatient labs): time since admission only
+    s.apply(context(T0 + 4 * H, hospital_admission_ms=T0 + 5 * H))
+    snap = snapshot(s, T0 + 10 * H)
+    assert snap.get("hours_since_admission") == 5.0
+    assert snap.get("hours_admitted_before_first_event") is None
+
+
 def test_state_stored_before_first_ms_decodes_with_earliest_held_time() -> None:
     import msgspec
 

@@ -38,6 +38,22 @@ def test_first_event_group_is_the_catalog_feature() -> None:
     assert not any(GROUPS["first_event"](n) for n in FEATURE_NAMES if n.endswith("_age_h"))
 
 
+def test_hospital_admission_time_reaches_the_rows_through_the_adapter() -> None:
+    """HospAdmTime -> PatientContext.hospital_admission_ms -> the two catalog durations."""
+    psv = PSV.replace("|ICULOS|", "|HospAdmTime|ICULOS|").replace("|0|3|", "|0|-20.5|3|")
+    psv = psv.replace("|0|4|", "|0|-20.5|4|").replace("|0|5|", "|0|-20.5|5|")
+    rows = stay_rows(("p1", psv.replace("|0|9|", "|0|-20.5|9|")))
+    since = rows.features[:, FEATURE_NAMES.index("hours_since_admission")]
+    before = rows.features[:, FEATURE_NAMES.index("hours_admitted_before_first_event")]
+    assert since.tolist() == [23.5, 24.5, 25.5, 29.5]  # ICULOS - HospAdmTime
+    assert np.isnan(before[0])  # no event yet
+    assert before[1:].tolist() == [24.5] * 3  # first charted ICULOS (4) - HospAdmTime
+    assert excluded(FEATURE_NAMES, ["admission"]) == (
+        "hours_since_admission",
+        "hours_admitted_before_first_event",
+    )
+
+
 def test_positive_weight_changes_the_trees_and_nothing_else() -> None:
     x, y, groups = training_rows(3)
     plain = fit(x, y, groups, SMALL)
