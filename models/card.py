@@ -90,6 +90,17 @@ def render_card(m: Manifest, extra: str = "") -> str:
             "model, or retrain without it (`python -m models experiment --without "
             "first_event` measures the model without it)."
         )
+    if "hours_since_admission" in m.features:
+        lines.append(
+            "- `hours_since_admission` and `hours_admitted_before_first_event` come from the "
+            "hospital admission time (PatientContext.hospital_admission_ms, contract 1.1; "
+            "HospAdmTime in training). In set B the median stay reached the ICU 9 h after "
+            "the hospital admission (5% after more than 10 days); blinatumomab patients are "
+            "admitted for each cycle's start, days before most complications, a different "
+            "pattern. Without an admission time at the site both are missing, which the model "
+            "saw in no training row: check the site's feed sends it, or retrain without them "
+            "(`--without admission` measures the model without them)."
+        )
     if not m.synthetic:
         lines += ["", "## Data source and licence", "", _PHYSIONET_SOURCE]
     if extra:
