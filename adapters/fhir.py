@@ -1,4 +1,4 @@
-"""FHIR R4 Observation and Bundle-of-Observations (JSON) -> canonical events.
+"""FHIR R4 Observation, Encounter and Bundles of them (JSON) -> canonical events.
 
 Parsed straight from the decoded JSON (``fhir.resources`` validates every field through
 pydantic and is far too slow for the hot path; the tests use it to check the fixtures).
@@ -14,6 +14,21 @@ Statuses: ``preliminary``/``final`` and ``amended``/``corrected`` become observa
 that status (the resource id is the ``obs_id``, so a correction replaces the earlier value);
 ``entered-in-error`` becomes a :class:`~contract.events.Retraction`; ``registered``,
 ``cancelled`` and ``unknown`` are ``UNSUPPORTED``.
+
+An Encounter that is a hospital admission becomes a :class:`~contract.events.PatientContext`
+with ``time_ms`` and ``hospital_admission_ms`` both ``period.start`` (contract 1.1) and every
+other field left at its default, so it erases no age or sex known downstream. Its
+``source_msg_id`` follows the Observations' (resource id, or the Bundle id in a Bundle); its
+subject and id are checked as theirs are. Checks, in order: usable ``id`` (``SCHEMA``);
+``status`` ``arrived``/``triaged``/``in-progress``/``onleave``/``finished`` (a finished stay
+was still admitted; discharge is not modelled), while ``planned``, ``cancelled``, ``unknown``
+and ``entered-in-error`` are ``UNSUPPORTED`` (a context cannot be retracted: an admission
+time already sent stays until a later Encounter replaces it) and any other value ``SCHEMA``;
+``class`` a Coding with code ``IMP``, ``ACUTE`` or ``NONAC`` and no system or the v3 ActCode
+system (anything else, or no class, ``UNSUPPORTED``; a class that is no Coding ``SCHEMA``);
+no ``partOf`` (a ward or ICU stay inside an admission starts at a transfer, not the
+admission: ``UNSUPPORTED``); ``period.start`` parsed and checked like an Observation's time
+(``BAD_TIME``).
 """
 
 from __future__ import annotations
@@ -27,11 +42,12 @@ from adapters.items import (
     ItemContext,
     build_observation,
     build_retraction,
+    check_time,
     lookup_coding,
 )
 from adapters.result import AdapterResult, ItemError, MessageError, Reject
 from adapters.timeparse import parse_fhir_datetime
-from contract.events import Event, ObsStatus, Source
+from contract.events import Event, ObsStatus, PatientContext, Source
 from contract.reasons import Reason
 
 UCUM_SYSTEM = "http://unitsofmeasure.org"
@@ -47,6 +63,17 @@ _STATUSES: dict[str, ObsStatus] = {
 }
 _UNSUPPORTED_STATUSES = frozenset({"registered", "cancelled", "unknown"})
 _RETRACTED = "entered-in-error"
+# Encounter.class (R4: one Coding) codes that are a hospital admission, v3 ActCode.
+ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+_ADMISSION_CLASSES = frozenset({"IMP", "ACUTE", "NONAC"})
+_ENCOUNTER_STATUSES = frozenset({"arrived", "triaged", "in-progress", "onleave", "finished"})
+_ENCOUNTER_NOT_TAKEN = {
+    "planned": "not admitted yet",
+    "cancelled": "it did not take place",
+    "unknown": "it may not have taken place",
+    "entered-in-error": "a context cannot be retracted",
+}
+_TAKEN = frozenset({"Observation", "Encounter"})
 _NON_NUMERIC_VALUES = (
     "valueCodeableConcept",
     "valueString",
@@ -61,14 +88,14 @@ _NON_NUMERIC_VALUES = (
 
 
 def parse_fhir(document: Any, ctx: ItemContext, *, fallback_msg_id: str) -> AdapterResult:
-    """Events from one decoded FHIR JSON document (an Observation or a Bundle).
+    """Events from one decoded FHIR JSON document (an Observation, Encounter or Bundle).
 
-    Raises ``MessageError`` for a document that is not an Observation or Bundle at all.
+    Raises ``MessageError`` for a document that is none of them.
     """
     if not isinstance(document, dict):
         raise MessageError(Reason.SCHEMA, "FHIR document is not a JSON object")
     resource_type = document.get("resourceType")
-    if resource_type == "Observation":
+    if resource_type in _TAKEN:
         return _single(document, ctx, fallback_msg_id)
     if resource_type == "Bundle":
         return _bundle(document, ctx, fallback_msg_id)
@@ -122,7 +149,8 @@ def _single(resource: dict[str, Any], ctx: ItemContext, fallback_msg_id: str) ->
     events: list[Event] = []
     rejects: list[Reject] = []
     if patient_id is not None:
-        _check_size(resource, ctx)
+        if resource.get("resourceType") == "Observation":
+            _check_size(resource, ctx)
         _collect(resource, 0, ctx, patient_id, msg_id, events, rejects)
     return AdapterResult(tuple(events), tuple(rejects), patient_id, msg_id)
 
@@ -148,7 +176,7 @@ def _bundle(bundle: dict[str, Any], ctx: ItemContext, fallback_msg_id: str) -> A
     }
     patient_id: str | None = None
     for resource in resources:
-        if resource.get("resourceType") == "Observation":
+        if resource.get("resourceType") in _TAKEN:
             patient_id = patient_from_reference(resource.get("subject"), local_patients)
             if patient_id is not None:
                 break
@@ -158,7 +186,7 @@ def _bundle(bundle: dict[str, Any], ctx: ItemContext, fallback_msg_id: str) -> A
         return AdapterResult((), (), None, msg_id)
     for index, resource in enumerate(resources):
         resource_type = resource.get("resourceType")
-        if resource_type != "Observation":
+        if resource_type not in _TAKEN:
             shown = resource_type[:40] if isinstance(resource_type, str) else "no resourceType"
             rejects.append(Reject(Reason.UNSUPPORTED, f"entry is {shown}", index))
             continue
@@ -181,9 +209,13 @@ def _collect(
     events: list[Event],
     rejects: list[Reject],
 ) -> None:
-    """Append the events of one Observation resource, or its rejects, tagged with ``index``."""
+    """Append the events of one Observation or Encounter, or its rejects, tagged ``index``."""
     try:
-        built, failures = _observation_events(resource, ctx, patient_id, msg_id)
+        if resource.get("resourceType") == "Encounter":
+            built: list[Event] = [_encounter_context(resource, ctx, patient_id, msg_id)]
+            failures: list[ItemError] = []
+        else:
+            built, failures = _observation_events(resource, ctx, patient_id, msg_id)
     except ItemError as exc:
         rejects.append(Reject(exc.reason, exc.detail, index))
         return
@@ -224,6 +256,58 @@ def _status(resource: dict[str, Any]) -> ObsStatus | None:
     if status in _UNSUPPORTED_STATUSES:
         raise ItemError(Reason.UNSUPPORTED, f"status {status} not taken")
     raise ItemError(Reason.SCHEMA, "missing or invalid status")
+
+
+def _encounter_context(
+    resource: dict[str, Any], ctx: ItemContext, patient_id: str, msg_id: str
+) -> PatientContext:
+    """The admission time of an inpatient Encounter as a context, or ``ItemError``."""
+    if _resource_id(resource) is None:
+        raise ItemError(Reason.SCHEMA, "Encounter without a usable id")
+    status = resource.get("status")
+    if not isinstance(status, str):
+        raise ItemError(Reason.SCHEMA, "missing or invalid status")
+    if status in _ENCOUNTER_NOT_TAKEN:
+        why = _ENCOUNTER_NOT_TAKEN[status]
+        raise ItemError(Reason.UNSUPPORTED, f"Encounter status {status} not taken: {why}")
+    if status not in _ENCOUNTER_STATUSES:
+        raise ItemError(Reason.SCHEMA, "missing or invalid status")
+    _check_admission_class(resource.get("class"))
+    if resource.get("partOf") is not None:
+        raise ItemError(Reason.UNSUPPORTED, "Encounter partOf another: a stay within an admission")
+    period = resource.get("period")
+    if not isinstance(period, dict) or period.get("start") is None:
+        raise ItemError(Reason.BAD_TIME, "Encounter without period.start")
+    admitted_ms = check_time(ctx, parse_fhir_datetime(period["start"]))
+    return PatientContext(
+        patient_id=patient_id,
+        time_ms=admitted_ms,
+        source=SOURCE,
+        source_msg_id=msg_id,
+        hospital_admission_ms=admitted_ms,
+    )
+
+
+def _check_admission_class(coding: Any) -> None:
+    """Raise unless ``coding`` (R4 ``Encounter.class``) is an inpatient v3 ActCode."""
+    no_class = "Encounter without a class code is not known to be a hospital admission"
+    if coding is None:
+        raise ItemError(Reason.UNSUPPORTED, no_class)
+    if not isinstance(coding, dict):
+        raise ItemError(Reason.SCHEMA, "Encounter.class is not a Coding")
+    system, code = coding.get("system"), coding.get("code")
+    if (system is not None and not isinstance(system, str)) or (
+        code is not None and not isinstance(code, str)
+    ):
+        raise ItemError(Reason.SCHEMA, "Encounter.class is not a Coding")
+    if not code:
+        raise ItemError(Reason.UNSUPPORTED, no_class)
+    if system is not None and system != ACT_CODE_SYSTEM:
+        raise ItemError(Reason.UNSUPPORTED, f"Encounter class system {system[:60]} not taken")
+    if code not in _ADMISSION_CLASSES:
+        raise ItemError(
+            Reason.UNSUPPORTED, f"Encounter class {code[:40]} is not a hospital admission"
+        )
 
 
 def _has_value(element: dict[str, Any]) -> bool:

@@ -229,7 +229,8 @@ def _value() -> st.SearchStrategy[Any]:
 
 @st.composite
 def fhir_document(draw: st.DrawFn) -> dict[str, Any]:
-    """A valid-by-construction FHIR Observation, BP panel or Bundle of them (before mutation)."""
+    """A valid-by-construction FHIR Observation, BP panel, Encounter or Bundle of them (before
+    mutation)."""
 
     def observation(index: int) -> dict[str, Any]:
         code = draw(st.sampled_from(_LOINC_CODES) | st.text(max_size=8))
@@ -261,12 +262,25 @@ def fhir_document(draw: st.DrawFn) -> dict[str, Any]:
             effective=draw(fhir_datetime()),
         )
 
-    kind = draw(st.sampled_from(["observation", "panel", "bundle"]))
+    def encounter(index: int) -> dict[str, Any]:
+        return samples.fhir_encounter(
+            id=draw(st.sampled_from([f"enc-{index}", "x" * 200, None])),
+            patient=draw(st.sampled_from([samples.PATIENT, samples.PATIENT, "p-002", None])),
+            status=draw(st.sampled_from(["in-progress", "finished", "planned", "xyz"])),
+            class_code=draw(st.sampled_from(["IMP", "ACUTE", "AMB", ""])),
+            class_system=draw(st.sampled_from([samples.ACT_CODE, None, "urn:oid:1.2"])),
+            start=draw(fhir_datetime() | st.just(samples.ABSENT)),
+        )
+
+    kind = draw(st.sampled_from(["observation", "panel", "encounter", "bundle"]))
     if kind == "observation":
         return observation(0)
     if kind == "panel":
         return panel(0)
-    parts = [draw(st.sampled_from([observation, panel]))(i) for i in range(draw(st.integers(0, 6)))]
+    if kind == "encounter":
+        return encounter(0)
+    builders = [observation, panel, encounter]
+    parts = [draw(st.sampled_from(builders))(i) for i in range(draw(st.integers(0, 6)))]
     if draw(st.booleans()):
         parts.append({"resourceType": "Patient", "id": samples.PATIENT})
     return samples.fhir_bundle(parts)

@@ -156,6 +156,37 @@ def fhir_bp_panel(
     }
 
 
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+ADMIT_ISO = "2024-02-28T09:30:00+01:00"  # 08:30Z, two days and 90 minutes before EVENT_MS
+ABSENT = object()
+
+
+def fhir_encounter(
+    *,
+    id: str | None = "enc-1",
+    patient: str | None = PATIENT,
+    status: str = "in-progress",
+    class_code: str = "IMP",
+    class_system: str | None = ACT_CODE,
+    start: Any = ADMIT_ISO,
+) -> dict[str, Any]:
+    """An R4 Encounter: an inpatient admission by default (``start=ABSENT``: no period)."""
+    resource: dict[str, Any] = {
+        "resourceType": "Encounter",
+        "status": status,
+        "class": {"code": class_code},
+    }
+    if id is not None:
+        resource["id"] = id
+    if class_system is not None:
+        resource["class"]["system"] = class_system
+    if patient is not None:
+        resource["subject"] = {"reference": f"Patient/{patient}"}
+    if start is not ABSENT:
+        resource["period"] = {"start": start}
+    return resource
+
+
 def fhir_bundle(
     resources: Sequence[dict[str, Any]], *, id: str | None = "bundle-1"
 ) -> dict[str, Any]:

@@ -1,22 +1,35 @@
-"""FHIR R4 Observation / Bundle adapter, through normalize (fixtures validated with R4B)."""
+"""FHIR R4 Observation / Encounter / Bundle adapter, through normalize (fixtures validated
+with R4B)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.observation import Observation as FhirObservation
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from contract.events import Observation, Retraction
+from adapters.fhir import parse_fhir
+from adapters.items import ItemContext
+from adapters.limits import Limits
+from adapters.result import MessageError
+from contract.codemap import default_codemap
+from contract.events import Observation, PatientContext, Retraction
 from contract.reasons import Reason
 from tests.adapters.samples import (
+    ABSENT,
+    ACT_CODE,
     EVENT_MS,
     PATIENT,
     RECEIVED_MS,
     encode,
     fhir_bp_panel,
     fhir_bundle,
+    fhir_encounter,
     fhir_lab,
     fhir_observation,
     run,
@@ -25,8 +38,8 @@ from tests.adapters.samples import (
 
 def valid(resource: dict[str, Any]) -> dict[str, Any]:
     """Assert the fixture is valid FHIR R4(B) before using it."""
-    model = Bundle if resource["resourceType"] == "Bundle" else FhirObservation
-    model.model_validate(resource)
+    models = {"Bundle": Bundle, "Encounter": Encounter, "Observation": FhirObservation}
+    models[resource["resourceType"]].model_validate(resource)
     return resource
 
 
@@ -301,3 +314,261 @@ def test_future_event_is_bad_time() -> None:
     assert result.rejects[0].reason is Reason.BAD_TIME
     assert fhir(fhir_observation(), received_ms=EVENT_MS - 300_000).outcome == "accepted"
     assert RECEIVED_MS > EVENT_MS
+
+
+# --- Encounter: an inpatient admission becomes a PatientContext(hospital_admission_ms) ---
+
+ADMIT_MS = EVENT_MS - 2 * 86_400_000 - 5_400_000
+
+
+def only_context(result: Any) -> PatientContext:
+    assert result.rejects == ()
+    assert len(result.events) == 1
+    event = result.events[0]
+    assert isinstance(event, PatientContext)
+    return event
+
+
+def rejects_of(result: Any) -> list[tuple[Reason, int | None]]:
+    return [(r.reason, r.item) for r in result.rejects]
+
+
+@pytest.mark.parametrize(
+    ("class_code", "class_system"),
+    [("IMP", ACT_CODE), ("ACUTE", ACT_CODE), ("NONAC", ACT_CODE), ("IMP", None)],
+)
+def test_inpatient_encounter_becomes_a_patient_context(
+    class_code: str, class_system: str | None
+) -> None:
+    result = fhir(valid(fhir_encounter(class_code=class_code, class_system=class_system)))
+    assert result.outcome == "accepted"
+    assert (result.patient_id, result.source_msg_id) == (PATIENT, "enc-1")
+    context = only_context(result)
+    assert context == PatientContext(
+        patient_id=PATIENT,
+        time_ms=ADMIT_MS,
+        source="fhir",
+        source_msg_id="enc-1",
+        hospital_admission_ms=ADMIT_MS,
+    )
+    # Every other field keeps its default, so the context erases nothing known downstream.
+    assert context.age_years is None and context.sex == "unknown"
+    assert context.weight_kg is None and context.disease_status == "unknown"
+
+
+def test_encounter_in_a_bundle_beside_observations() -> None:
+    bundle = valid(
+        fhir_bundle(
+            [
+                fhir_observation(id="a", value=80),
+                fhir_encounter(),
+                fhir_observation(id="b", code="2708-6", value=140, unit="%"),
+                fhir_encounter(id="enc-2", class_code="AMB"),
+            ]
+        )
+    )
+    result = fhir(bundle)
+    assert result.outcome == "accepted"
+    assert (result.patient_id, result.source_msg_id) == (PATIENT, "bundle-1")
+    obs, context = result.events
+    assert isinstance(obs, Observation) and obs.obs_id == "a"
+    assert context == PatientContext(
+        patient_id=PATIENT,
+        time_ms=ADMIT_MS,
+        source="fhir",
+        source_msg_id="bundle-1",
+        hospital_admission_ms=ADMIT_MS,
+    )
+    assert rejects_of(result) == [(Reason.IMPLAUSIBLE, 2), (Reason.UNSUPPORTED, 3)]
+
+
+def test_bundle_of_encounters_only_names_its_patient() -> None:
+    result = fhir(valid(fhir_bundle([fhir_encounter()])))
+    assert result.patient_id == PATIENT
+    assert only_context(result).hospital_admission_ms == ADMIT_MS
+
+
+def test_bundle_encounter_subjects_checked_like_observations() -> None:
+    bundle = fhir_bundle(
+        [
+            {"resourceType": "Patient", "id": "p-77"},
+            fhir_encounter(id="e0"),
+            fhir_encounter(id="e1", patient="someone-else"),
+            fhir_encounter(id="e2", patient=None),
+            fhir_observation(id="a", patient="p-77"),
+        ]
+    )
+    local = bundle["entry"][0]["fullUrl"]
+    bundle["entry"][1]["resource"]["subject"] = {"reference": local}
+    result = fhir(valid(bundle))
+    assert result.patient_id == "p-77"
+    assert [type(e).__name__ for e in result.events] == ["PatientContext", "Observation"]
+    assert rejects_of(result) == [
+        (Reason.UNSUPPORTED, 0),
+        (Reason.PATIENT_MISMATCH, 2),
+        (Reason.MISSING_PATIENT_ID, 3),
+    ]
+
+
+@pytest.mark.parametrize("class_code", ["AMB", "EMER", "OBSENC", "PRENC", "SS", "HH", "VR"])
+def test_encounter_class_that_is_not_an_admission_is_unsupported(class_code: str) -> None:
+    result = fhir(valid(fhir_encounter(class_code=class_code)))
+    assert result.outcome == "rejected" and result.events == ()
+    assert rejects_of(result) == [(Reason.UNSUPPORTED, 0)]
+    assert f"Encounter class {class_code} is not a hospital admission" in result.rejects[0].detail
+
+
+@pytest.mark.parametrize("klass", [ABSENT, {}, {"system": ACT_CODE}, {"code": ""}, None])
+def test_encounter_without_a_class_is_unsupported(klass: Any) -> None:
+    resource = fhir_encounter()
+    if klass is ABSENT:
+        del resource["class"]
+    else:
+        resource["class"] = klass
+    result = fhir(resource)
+    assert rejects_of(result) == [(Reason.UNSUPPORTED, 0)]
+    assert "class" in result.rejects[0].detail
+
+
+@pytest.mark.parametrize("klass", [[{"system": ACT_CODE, "code": "IMP"}], "IMP", {"code": 7}])
+def test_encounter_class_that_is_not_a_coding_is_schema(klass: Any) -> None:
+    resource = fhir_encounter()
+    resource["class"] = klass
+    assert rejects_of(fhir(resource)) == [(Reason.SCHEMA, 0)]
+
+
+@pytest.mark.parametrize(
+    "system",
+    [
+        "http://example.org/encounter-class",
+        "urn:oid:2.16.840.1.113883.5.4",  # v3 ActCode by OID: not the R4 URI, so not taken
+        "http://hl7.org/fhir/v3/ActCode",  # the DSTU2 URI
+    ],
+)
+def test_encounter_class_from_another_system_is_unsupported(system: str) -> None:
+    result = fhir(valid(fhir_encounter(class_system=system)))
+    assert rejects_of(result) == [(Reason.UNSUPPORTED, 0)]
+    assert "system" in result.rejects[0].detail
+
+
+@pytest.mark.parametrize("status", ["planned", "cancelled", "unknown", "entered-in-error"])
+def test_encounter_statuses_not_taken(status: str) -> None:
+    result = fhir(valid(fhir_encounter(status=status)))
+    assert result.outcome == "rejected" and result.events == ()
+    assert rejects_of(result) == [(Reason.UNSUPPORTED, 0)]
+    assert status in result.rejects[0].detail
+
+
+@pytest.mark.parametrize("status", [None, 3, "admitted", ""])
+def test_encounter_invalid_status_is_schema(status: Any) -> None:
+    resource = fhir_encounter()
+    resource["status"] = status
+    assert rejects_of(fhir(resource)) == [(Reason.SCHEMA, 0)]
+
+
+@pytest.mark.parametrize("status", ["arrived", "triaged", "in-progress", "onleave", "finished"])
+def test_encounter_statuses_taken(status: str) -> None:
+    result = fhir(valid(fhir_encounter(status=status)))
+    assert result.outcome == "accepted"
+    assert only_context(result).hospital_admission_ms == ADMIT_MS
+
+
+def test_finished_encounter_keeps_its_admission_and_ignores_the_end() -> None:
+    resource = fhir_encounter(status="finished")
+    resource["period"]["end"] = "2024-03-01T09:00:00Z"
+    context = only_context(fhir(valid(resource)))
+    assert (context.time_ms, context.hospital_admission_ms) == (ADMIT_MS, ADMIT_MS)
+
+
+@pytest.mark.parametrize("period", [ABSENT, {}, {"end": "2024-03-01T09:00:00Z"}, "x", None])
+def test_encounter_without_period_start_is_bad_time(period: Any) -> None:
+    resource = fhir_encounter(start=ABSENT)
+    if period is not ABSENT:
+        resource["period"] = period
+    result = fhir(resource)
+    assert rejects_of(result) == [(Reason.BAD_TIME, 0)]
+
+
+@pytest.mark.parametrize(
+    "start", ["yesterday", "2024-02-28", "2024-02-28T08:30:00", "2024-02-30T08:30:00Z", 1, None]
+)
+def test_encounter_unparseable_period_start_is_bad_time(start: Any) -> None:
+    result = fhir(fhir_encounter(start=start))
+    assert rejects_of(result) == [(Reason.BAD_TIME, 0)]
+
+
+def test_encounter_period_start_checked_like_an_observation_time() -> None:
+    assert fhir(fhir_encounter(), received_ms=ADMIT_MS - 300_000).outcome == "accepted"
+    result = fhir(fhir_encounter(), received_ms=ADMIT_MS - 300_001)
+    assert rejects_of(result) == [(Reason.BAD_TIME, 0)]
+    assert "future" in result.rejects[0].detail
+    old = fhir(fhir_encounter(start="1969-12-31T23:59:59Z"))
+    assert rejects_of(old) == [(Reason.BAD_TIME, 0)]
+
+
+def test_encounter_without_subject_is_handled_like_an_observation_without_one() -> None:
+    encounter = fhir(valid(fhir_encounter(patient=None)))
+    observation = fhir(valid(fhir_observation(patient=None)))
+    assert rejects_of(encounter) == rejects_of(observation) == [(Reason.MISSING_PATIENT_ID, None)]
+    assert encounter.outcome == observation.outcome == "rejected"
+    group = fhir_encounter()
+    group["subject"] = {"reference": "Group/ward-7"}
+    assert rejects_of(fhir(valid(group))) == [(Reason.MISSING_PATIENT_ID, None)]
+
+
+@pytest.mark.parametrize("rid", [None, "has space", "x" * 65])
+def test_encounter_without_a_usable_id_is_schema_like_an_observation(rid: str | None) -> None:
+    encounter = fhir(fhir_encounter(id=rid), fallback_msg_id="t:0:1")
+    observation = fhir(fhir_observation(id=rid), fallback_msg_id="t:0:1")  # type: ignore[arg-type]
+    assert rejects_of(encounter) == rejects_of(observation) == [(Reason.SCHEMA, 0)]
+    assert encounter.source_msg_id == observation.source_msg_id == "t:0:1"
+
+
+def test_encounter_part_of_another_encounter_is_unsupported() -> None:
+    # A ward or ICU stay inside an admission: its start is a transfer, not the admission.
+    resource = fhir_encounter()
+    resource["partOf"] = {"reference": "Encounter/hospital-stay-1"}
+    result = fhir(valid(resource))
+    assert rejects_of(result) == [(Reason.UNSUPPORTED, 0)]
+    assert "partOf" in result.rejects[0].detail
+
+
+_JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.sampled_from(["code", "system", "start", "reference"]), st.text()),
+)
+_ENCOUNTER_KEYS = ["id", "status", "class", "subject", "period", "partOf"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    replaced=st.dictionaries(st.sampled_from(_ENCOUNTER_KEYS), _JUNK, max_size=3),
+    dropped=st.sets(st.sampled_from(_ENCOUNTER_KEYS), max_size=2),
+    in_bundle=st.booleans(),
+)
+def test_malformed_encounters_are_counted_rejects_never_exceptions(
+    replaced: dict[str, Any], dropped: set[str], in_bundle: bool
+) -> None:
+    resource = fhir_encounter()
+    resource.update(replaced)
+    for key in dropped:
+        resource.pop(key, None)
+    document = fhir_bundle([fhir_observation(id="a"), resource]) if in_bundle else resource
+    ctx = ItemContext(default_codemap(), Limits(), RECEIVED_MS)
+    with contextlib.suppress(MessageError):  # the adapter itself raises nothing else
+        parse_fhir(document, ctx, fallback_msg_id="t:0:0")
+    result = fhir(document)
+    assert not any(r.detail.startswith("unexpected") for r in result.rejects)
+    entries = [type(e).__name__ for e in result.events]
+    if in_bundle:
+        # The Encounter entry (1) is either a context or exactly one reject; never lost.
+        assert entries[0] == "Observation"
+        took = entries.count("PatientContext") + sum(1 for r in result.rejects if r.item == 1)
+        assert took == 1
+    else:
+        assert len(result.events) + len(result.rejects) == 1
