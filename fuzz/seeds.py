@@ -25,7 +25,8 @@ PSV_HEADER = (
 
 
 def fhir_seeds() -> Iterator[tuple[str, bytes]]:
-    """Observations of several kinds, a BP panel, a Bundle, a correction and a retraction."""
+    """Observations of several kinds, a BP panel, an inpatient Encounter, a Bundle, a
+    correction and a retraction."""
     yield "hr", s.encode(s.fhir_observation())
     yield "crp-ref", s.encode(s.fhir_lab("1988-5", 12, "mg/L", ref_low=0, ref_high=5))
     yield "temp-degf", s.encode(s.fhir_observation(code="8310-5", value=101.2, unit="[degF]"))
@@ -35,6 +36,7 @@ def fhir_seeds() -> Iterator[tuple[str, bytes]]:
     yield "retracted", s.encode(s.fhir_observation(status="entered-in-error"))
     yield "absent", s.encode(s.fhir_observation(data_absent=True))
     yield "offset", s.encode(s.fhir_observation(effective="2024-03-01T15:30:00+05:30"))
+    yield "encounter", s.encode(s.fhir_encounter())
     yield (
         "bundle",
         s.encode(
@@ -43,6 +45,7 @@ def fhir_seeds() -> Iterator[tuple[str, bytes]]:
                     s.fhir_observation(id="o1"),
                     s.fhir_bp_panel(id="bp1"),
                     s.fhir_observation(id="o2", code="59408-5", value=97, unit="%"),
+                    s.fhir_encounter(id="e1"),
                     {"resourceType": "Patient", "id": PATIENT},
                 ]
             )
@@ -118,6 +121,7 @@ def psv_seeds() -> Iterator[tuple[str, bytes]]:
         b"HR|O2Sat|Temp|FiO2|Age|Gender|ICULOS\n80|97|37.2|0.4|54|1|1\nNaN|NaN|39|NaN|54|1|2\n",
     )
     yield "implausible", b"HR|Temp|Age|ICULOS\n400|12|130|1\n"
+    yield "implausible_admission", b"HR|Temp|HospAdmTime|ICULOS\n80|37|5|1\n"
 
 
 def _with_header(header: bytes, seeds: Iterator[tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:

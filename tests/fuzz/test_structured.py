@@ -78,7 +78,9 @@ _PSV_CELL = st.one_of(
 @BOUNDED
 @given(
     columns=st.lists(
-        st.sampled_from(["HR", "O2Sat", "Temp", "FiO2", "WBC", "Age", "Gender", "Unit1", "X"]),
+        st.sampled_from(
+            ["HR", "O2Sat", "Temp", "FiO2", "WBC", "Age", "Gender", "Unit1", "HospAdmTime", "X"]
+        ),
         max_size=8,
     ),
     rows=st.lists(
