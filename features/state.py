@@ -88,6 +88,10 @@ ApplyKind = Literal[
 ]
 
 _RETENTION_MS: dict[str, int] = {s: int(series_lookback_h(s) * HOUR_MS) for s in SERIES_BY_SIGNAL}
+_EVENT_SERIES = frozenset(
+    s for s, spec in SERIES_BY_SIGNAL.items() if spec.group not in ("context", "admission")
+)
+"""Series whose points are events in time (patient context and admission are not)."""
 _THINNED = frozenset(s for s, spec in SERIES_BY_SIGNAL.items() if spec.group == "vital")
 _BASELINE_SIGNALS = frozenset(BASELINE_LABS)
 _IN_ORDER_STATUSES = frozenset(STATUS_CODES) - CORRECTION_STATUSES
@@ -218,7 +222,7 @@ class PatientState(msgspec.Struct, kw_only=True):
         times = [
             s.t[0]
             for signal, s in self.series.items()
-            if len(s) and SERIES_BY_SIGNAL[signal].group not in ("context", "admission")
+            if len(s) and signal in _EVENT_SERIES  # not context, nor a newer version's
         ]
         times += [e.time_ms for e in self.infusions]
         times += list(self.tombstones.values())
@@ -365,6 +369,10 @@ class PatientState(msgspec.Struct, kw_only=True):
         first_start = first_start_ms(self.infusions)
         cycle_start = current_cycle_start_ms(self.infusions, newest)
         for signal, series in self.series.items():
+            if signal not in _RETENTION_MS:
+                # A series only a newer version knows (a state it stored, restored here in
+                # a rolling upgrade or a rollback): kept as it is, for that version to read.
+                continue
             self._prune_series(signal, series, newest, horizon, first_start, cycle_start)
         self.tombstones = {o: t for o, t in self.tombstones.items() if t >= horizon}
         self.seen = {k: t for k, t in self.seen.items() if t >= horizon}

@@ -143,6 +143,30 @@ def test_hospital_admission_durations_and_their_edges() -> None:
     assert snap.get("hours_admitted_before_first_event") is None
 
 
+def test_a_series_only_a_newer_version_knows_is_kept_untouched() -> None:
+    """Rolling upgrades and rollbacks hand a worker states a newer version stored: a series
+    it has no catalog entry for is neither pruned, read nor lost (the 1.1 admission series
+    would have stopped a 1.0 worker's pruning with a KeyError)."""
+    import msgspec
+
+    s = PatientState(patient_id=PID)
+    s.apply(obs("hr", 80, T0))
+    raw = msgspec.msgpack.decode(s.to_bytes())
+    raw["series"]["from_a_newer_version"] = {"t": [T0 - 900 * H], "v": [1.0], "obs": [None],
+                                             "msg": ["m"], "st": [1], "lo": [None],
+                                             "hi": [None]}  # fmt: skip
+    restored = PatientState.from_bytes(msgspec.msgpack.encode(raw))
+    for k in range(1, 200):
+        restored.apply(obs("hr", 80 + k % 3, T0 + k * H))  # runs prune() many times
+    restored.prune()
+    assert restored.series["from_a_newer_version"].t == [T0 - 900 * H]
+    assert restored.first_ms == T0 and restored.earliest_held_ms() is not None
+    assert restored.earliest_held_ms() > T0 - 900 * H  # not an event series of this version
+    assert snapshot(restored, T0 + 200 * H).get("hr_last") is not None
+    again = PatientState.from_bytes(restored.to_bytes())
+    assert again.series["from_a_newer_version"] == restored.series["from_a_newer_version"]
+
+
 def test_state_stored_before_first_ms_decodes_with_earliest_held_time() -> None:
     import msgspec
 
