@@ -4,7 +4,7 @@ with R4B)."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -43,16 +43,24 @@ def valid(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
+E = TypeVar("E")
+
+
 def fhir(resource: dict[str, Any], **kwargs: Any) -> Any:
     return run("fhir", encode(resource), **kwargs)
 
 
-def only_observation(result: Any) -> Observation:
+def only_event(result: Any, kind: type[E]) -> E:
+    """The one event of a result without rejects, of ``kind``."""
     assert result.rejects == ()
     assert len(result.events) == 1
     event = result.events[0]
-    assert isinstance(event, Observation)
+    assert isinstance(event, kind)
     return event
+
+
+def only_observation(result: Any) -> Observation:
+    return only_event(result, Observation)
 
 
 def test_heart_rate_observation() -> None:
@@ -322,11 +330,7 @@ ADMIT_MS = EVENT_MS - 2 * 86_400_000 - 5_400_000
 
 
 def only_context(result: Any) -> PatientContext:
-    assert result.rejects == ()
-    assert len(result.events) == 1
-    event = result.events[0]
-    assert isinstance(event, PatientContext)
-    return event
+    return only_event(result, PatientContext)
 
 
 def rejects_of(result: Any) -> list[tuple[Reason, int | None]]:
