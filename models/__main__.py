@@ -36,7 +36,13 @@ from models.experiment import (
     with_params,
 )
 from models.physionet_data import DEFAULT_CACHE, load_rows
-from models.sepsis import DEFAULT_SHIFT_H, DEFAULT_TREE_LABEL, INFECTION_PARAMS, TREE_LABELS
+from models.sepsis import (
+    DEFAULT_SHIFT_H,
+    INFECTION_PARAMS,
+    INFECTION_THRESHOLD_FOLDS,
+    INFECTION_TREE_LABEL,
+    TREE_LABELS,
+)
 from models.train import LabelledRows, split_patients, train_complication, train_infection
 from scoring.risk import RISKS, Risk
 
@@ -93,15 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument(
         "--tree-label",
         choices=TREE_LABELS,
-        default=DEFAULT_TREE_LABEL,
-        help="what the trees learn (models.sepsis.TreeLabel); calibration keeps the target",
+        default=INFECTION_TREE_LABEL,
+        help="what the trees learn (models.sepsis.TreeLabel; 'target' up to model 1.3.0); "
+        "calibration keeps the target",
     )
     ex.add_argument(
         "--threshold-folds",
         type=int,
-        default=0,
+        default=INFECTION_THRESHOLD_FOLDS,
         help="choose each fold's threshold on inner out-of-fold scores of all its training "
-        "stays (K more fits per fold; 0: on its calibration stays)",
+        "stays (K more fits per fold; 0: on its calibration stays, as up to model 1.3.0)",
     )
     for field, kind in _TREE_FIELDS.items():
         ex.add_argument(f"--{field.replace('_', '-')}", type=kind, default=None)

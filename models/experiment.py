@@ -48,8 +48,9 @@ from models.physionet_eval import OperatingPoint, evaluate
 from models.selection import choose_inputs
 from models.sepsis import (
     DEFAULT_SHIFT_H,
-    DEFAULT_TREE_LABEL,
     INFECTION_PARAMS,
+    INFECTION_THRESHOLD_FOLDS,
+    INFECTION_TREE_LABEL,
     SepsisCV,
     TreeLabel,
     cross_validate,
@@ -213,8 +214,8 @@ def run_experiment(
     shift_h: int = DEFAULT_SHIFT_H,
     name: str | None = None,
     oof: Path | None = None,
-    tree_label: TreeLabel = DEFAULT_TREE_LABEL,
-    threshold_folds: int = 0,
+    tree_label: TreeLabel = INFECTION_TREE_LABEL,
+    threshold_folds: int = INFECTION_THRESHOLD_FOLDS,
 ) -> ExperimentResult:
     """Cross-validate the infection procedure with the groups ``without`` left out (and the
     out-of-fold results kept in ``oof`` when given)."""

@@ -78,6 +78,23 @@ def test_committed_infection_model_reads_time_under_observation() -> None:
     assert manifest.estimator["min_samples_leaf"] == INFECTION_PARAMS.min_samples_leaf
     card = (ARTIFACTS_DIR / "infection.card.md").read_text(encoding="utf-8")
     assert "`hours_since_first_event` was, in training" in card
+    assert {"hours_since_admission", "hours_admitted_before_first_event"} <= set(
+        manifest.catalog_features
+    )
+    assert "`hours_since_admission` and" in card
+
+
+def test_committed_infection_model_was_trained_by_the_current_procedure() -> None:
+    """The artifact records the trees' label and how its threshold was chosen; both match
+    what ``train`` does now (a changed procedure needs a retrained model)."""
+    from models.manifest import read_manifest
+    from models.sepsis import INFECTION_THRESHOLD_FOLDS, INFECTION_TREE_LABEL
+    from models.serving import ARTIFACTS_DIR
+    from models.train import _threshold_method
+
+    manifest = read_manifest(ARTIFACTS_DIR / "infection.manifest.json")
+    assert manifest.estimator["tree_label"] == INFECTION_TREE_LABEL
+    assert manifest.threshold_method == _threshold_method(INFECTION_THRESHOLD_FOLDS)
 
 
 def test_early_stopping_holds_out_whole_patients_and_stops_the_trees() -> None:

@@ -94,9 +94,10 @@ def test_tree_label_and_weights_change_the_trees_not_the_calibration_target() ->
 def test_experiment_command_takes_the_tree_label() -> None:
     from models.__main__ import build_parser
 
-    args = build_parser().parse_args(["experiment", "--tree-label", "utility"])
-    assert args.tree_label == "utility"
-    assert build_parser().parse_args(["experiment"]).tree_label == "target"
+    args = build_parser().parse_args(["experiment", "--tree-label", "target"])
+    assert args.tree_label == "target"
+    # the default is the deployed procedure's (utility-shaped trees since model 1.4.0)
+    assert build_parser().parse_args(["experiment"]).tree_label == "utility"
 
 
 def test_inner_scores_are_out_of_fold_probabilities_of_every_row() -> None:
@@ -114,6 +115,6 @@ def test_inner_scores_are_out_of_fold_probabilities_of_every_row() -> None:
 def test_experiment_command_takes_the_threshold_folds() -> None:
     from models.__main__ import build_parser
 
-    assert build_parser().parse_args(["experiment"]).threshold_folds == 0
-    args = build_parser().parse_args(["experiment", "--threshold-folds", "3"])
-    assert args.threshold_folds == 3
+    assert build_parser().parse_args(["experiment"]).threshold_folds == 3  # as train does
+    args = build_parser().parse_args(["experiment", "--threshold-folds", "0"])
+    assert args.threshold_folds == 0
