@@ -73,7 +73,8 @@ _ENCOUNTER_NOT_TAKEN = {
     "unknown": "it may not have taken place",
     "entered-in-error": "a context cannot be retracted",
 }
-_TAKEN = frozenset({"Observation", "Encounter"})
+_TAKEN = ("Observation", "Encounter")
+"""Resource types taken (a tuple: ``in`` compares, so an unhashable value is simply not one)."""
 _NON_NUMERIC_VALUES = (
     "valueCodeableConcept",
     "valueString",

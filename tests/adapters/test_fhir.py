@@ -386,6 +386,15 @@ def test_encounter_in_a_bundle_beside_observations() -> None:
     assert rejects_of(result) == [(Reason.IMPLAUSIBLE, 2), (Reason.UNSUPPORTED, 3)]
 
 
+@pytest.mark.parametrize("resource_type", [{"code": "IMP"}, ["Encounter"], 7])
+def test_a_resource_type_that_is_no_string_is_a_schema_error(resource_type: Any) -> None:
+    """Found by fuzzing: an object resourceType raised TypeError (unhashable) in the check."""
+    single = fhir({**fhir_encounter(), "resourceType": resource_type})
+    assert single.outcome == "rejected" and single.rejects[0].reason is Reason.SCHEMA
+    in_bundle = fhir(fhir_bundle([fhir_observation(), {"resourceType": resource_type}]))
+    assert rejects_of(in_bundle) == [(Reason.UNSUPPORTED, 1)]
+
+
 def test_bundle_of_encounters_only_names_its_patient() -> None:
     result = fhir(valid(fhir_bundle([fhir_encounter()])))
     assert result.patient_id == PATIENT
