@@ -304,9 +304,16 @@ class Outputs:
         return self.canonical | set(self.dead)
 
 
-def read_outputs(bootstrap: str, settings: Settings, expect: set[Ref], timeout_s: float) -> Outputs:
+def read_outputs(
+    bootstrap: str,
+    settings: Settings,
+    expect: set[Ref],
+    timeout_s: float,
+    give_up: Callable[[], bool] = lambda: False,
+) -> Outputs:
     """Read canonical and dead letters from the start until every ``expect`` is accounted
-    for, or ``timeout_s`` passes."""
+    for, ``give_up()`` holds (say, the only worker exited: nothing more will come), or
+    ``timeout_s`` passes."""
     out = Outputs()
     done = [0]
 
@@ -314,7 +321,7 @@ def read_outputs(bootstrap: str, settings: Settings, expect: set[Ref], timeout_s
         for topic, _, value in rows[done[0] :]:
             out.add(topic, value)
         done[0] = len(rows)
-        return expect <= out.accounted
+        return expect <= out.accounted or give_up()
 
     topics = [settings.topic(CANONICAL), settings.topic(DEADLETTER)]
     read_topics(bootstrap, topics, until=until, timeout_s=timeout_s)

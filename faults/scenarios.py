@@ -375,7 +375,14 @@ def broker_restart(work: Path, profile: Profile) -> Result:
         feed = Feed(cluster.settings)
         feed.paced(messages[half:], 0)
         sent2 = feed.settle()
-        out2 = read_outputs(cluster.bootstrap, cluster.settings, set(sent2), profile.wait_s)
+        # A worker that stopped itself (loud) makes no more outputs: no use waiting them out.
+        out2 = read_outputs(
+            cluster.bootstrap,
+            cluster.settings,
+            set(sent2),
+            profile.wait_s,
+            give_up=lambda: not worker.alive,
+        )
         phases = _watch(worker, 2.0)
         recovered = set(sent2) <= out2.accounted
         scraped = worker.alive and cluster.scrape(worker) is not None  # before it may stop
