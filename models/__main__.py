@@ -36,13 +36,7 @@ from models.experiment import (
     with_params,
 )
 from models.physionet_data import DEFAULT_CACHE, load_rows
-from models.sepsis import (
-    DEFAULT_SHIFT_H,
-    INFECTION_PARAMS,
-    INFECTION_THRESHOLD_FOLDS,
-    INFECTION_TREE_LABEL,
-    TREE_LABELS,
-)
+from models.sepsis import INFECTION_PROCEDURE, TREE_LABELS, Procedure
 from models.train import LabelledRows, split_patients, train_complication, train_infection
 from scoring.risk import RISKS, Risk
 
@@ -95,18 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--without", action="append", default=[], choices=sorted(GROUPS), help="leave out"
     )
     ex.add_argument("--name", default=None, help="label in the experiment log")
-    ex.add_argument("--shift-h", type=int, default=DEFAULT_SHIFT_H)
+    ex.add_argument("--shift-h", type=int, default=INFECTION_PROCEDURE.shift_h)
     ex.add_argument(
         "--tree-label",
         choices=TREE_LABELS,
-        default=INFECTION_TREE_LABEL,
+        default=INFECTION_PROCEDURE.tree_label,
         help="what the trees learn (models.sepsis.TreeLabel; 'target' up to model 1.3.0); "
         "calibration keeps the target",
     )
     ex.add_argument(
         "--threshold-folds",
         type=int,
-        default=INFECTION_THRESHOLD_FOLDS,
+        default=INFECTION_PROCEDURE.threshold_folds,
         help="choose each fold's threshold on inner out-of-fold scores of all its training "
         "stays (K more fits per fold; 0: on its calibration stays, as up to model 1.3.0)",
     )
@@ -186,18 +180,9 @@ def _train(args: argparse.Namespace) -> int:
 
 def _experiment(args: argparse.Namespace) -> int:
     rows = load_rows(args.physionet, args.limit)
-    params = with_params(INFECTION_PARAMS, **{f: getattr(args, f) for f in _TREE_FIELDS})
-    result = run_experiment(
-        rows,
-        args.without,
-        args.folds,
-        params,
-        args.shift_h,
-        args.name,
-        args.oof,
-        args.tree_label,
-        args.threshold_folds,
-    )
+    params = with_params(INFECTION_PROCEDURE.params, **{f: getattr(args, f) for f in _TREE_FIELDS})
+    procedure = Procedure(params, args.shift_h, args.tree_label, args.threshold_folds)
+    result = run_experiment(rows, args.without, args.folds, procedure, args.name, args.oof)
     log_result(result, args.log)
     for p in result.points:
         _say(f"  {p.name}: utility {p.utility:.3f} {p.metrics.summary()}")

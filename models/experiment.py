@@ -46,15 +46,7 @@ from models.estimator import TreeParams
 from models.physionet_data import PhysionetRows
 from models.physionet_eval import OperatingPoint, evaluate
 from models.selection import choose_inputs
-from models.sepsis import (
-    DEFAULT_SHIFT_H,
-    INFECTION_PARAMS,
-    INFECTION_THRESHOLD_FOLDS,
-    INFECTION_TREE_LABEL,
-    SepsisCV,
-    TreeLabel,
-    cross_validate,
-)
+from models.sepsis import INFECTION_PROCEDURE, Procedure, SepsisCV, cross_validate
 from models.utility import best_alerts, normalized_utility, row_utilities, stay_positions
 
 DEFAULT_LOG = Path("var/models-cache/experiments.jsonl")
@@ -210,29 +202,20 @@ def run_experiment(
     rows: PhysionetRows,
     without: Sequence[str] = (),
     folds: int = 5,
-    params: TreeParams = INFECTION_PARAMS,
-    shift_h: int = DEFAULT_SHIFT_H,
+    procedure: Procedure = INFECTION_PROCEDURE,
     name: str | None = None,
     oof: Path | None = None,
-    tree_label: TreeLabel = INFECTION_TREE_LABEL,
-    threshold_folds: int = INFECTION_THRESHOLD_FOLDS,
 ) -> ExperimentResult:
-    """Cross-validate the infection procedure with the groups ``without`` left out (and the
-    out-of-fold results kept in ``oof`` when given)."""
+    """Cross-validate the infection ``procedure`` with the groups ``without`` left out (and
+    the out-of-fold results kept in ``oof`` when given)."""
     start = time.monotonic()
     spec = choose_inputs(rows.features, rows.columns, exclude=excluded(rows.columns, without))
-    cv = cross_validate(rows, spec, folds, params, shift_h, tree_label, threshold_folds)
+    cv = cross_validate(rows, spec, folds, procedure)
     if oof is not None:
         save_out_of_fold(oof, cv)
     points = evaluate(rows, cv)
     label = name or ("all" if not without else "without " + "+".join(without))
-    settings: dict[str, object] = {
-        "params": params.as_dict(),
-        "shift_h": shift_h,
-        "tree_label": tree_label,
-        "threshold_folds": threshold_folds,
-        "without": list(without),
-    }
+    settings = {**procedure.settings(), "without": list(without)}
     return ExperimentResult(
         label,
         len(spec.names),

@@ -69,6 +69,34 @@ all its training stays (since 1.4.0; on the calibration stays before). Together 
 utility-shaped trees: +0.014 CV utility on the committed folds; docs/models.md, session 7."""
 
 
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    """How an infection model is fitted: one value that the final fit, every cross-validation
+    fold and every inner fold share, so the figures always describe the deployed procedure.
+    The defaults are the deployed model's (``train`` and ``experiment`` start from them)."""
+
+    params: TreeParams = INFECTION_PARAMS
+    shift_h: int = DEFAULT_SHIFT_H
+    """Hours the SepsisLabel is extended earlier for calibration (and the ``target`` trees)."""
+    tree_label: TreeLabel = INFECTION_TREE_LABEL
+    threshold_folds: int = INFECTION_THRESHOLD_FOLDS
+    """>= 2: the threshold is chosen on inner out-of-fold scores of all the training stays
+    (:func:`inner_scores`); 0: on the model's own calibration stays (models up to 1.3.0)."""
+
+    def settings(self) -> dict[str, object]:
+        """The procedure as plain values (experiment log, manifest)."""
+        return {
+            "params": self.params.as_dict(),
+            "shift_h": self.shift_h,
+            "tree_label": self.tree_label,
+            "threshold_folds": self.threshold_folds,
+        }
+
+
+INFECTION_PROCEDURE = Procedure()
+"""The deployed infection model's procedure."""
+
+
 def tree_training(
     labels: npt.ArrayLike,
     groups: npt.ArrayLike,
@@ -107,15 +135,13 @@ def _fit_trees(
     x: npt.NDArray[np.float32],
     labels: npt.NDArray[np.int8],
     groups: npt.NDArray[np.int64],
-    params: TreeParams,
-    shift_h: int,
-    tree_label: TreeLabel,
+    procedure: Procedure,
 ) -> Fitted:
-    target = sepsis_target(labels, groups, shift_h)
-    if tree_label == "target":
-        return fit(x, target, groups, params)
-    tree_y, weight = tree_training(labels, groups, shift_h, tree_label)
-    return fit(x, target, groups, params, tree_y, weight)
+    target = sepsis_target(labels, groups, procedure.shift_h)
+    if procedure.tree_label == "target":
+        return fit(x, target, groups, procedure.params)
+    tree_y, weight = tree_training(labels, groups, procedure.shift_h, procedure.tree_label)
+    return fit(x, target, groups, procedure.params, tree_y, weight)
 
 
 def inner_scores(
@@ -123,17 +149,15 @@ def inner_scores(
     labels: npt.NDArray[np.int8],
     groups: npt.NDArray[np.int64],
     folds: int,
-    params: TreeParams = INFECTION_PARAMS,
-    shift_h: int = DEFAULT_SHIFT_H,
-    tree_label: TreeLabel = DEFAULT_TREE_LABEL,
+    procedure: Procedure = INFECTION_PROCEDURE,
 ) -> npt.NDArray[np.float64]:
     """Out-of-fold probabilities of these rows: ``folds`` models fitted like the final one
     (trees and calibration) on the other stays, each scoring the stays it did not see."""
     out = np.zeros(len(labels))
-    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=params.seed)
+    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=procedure.params.seed)
     for train, held in splitter.split(x, labels, groups):
         tr, he = np.sort(train), np.sort(held)
-        model = _fit_trees(x[tr], labels[tr], groups[tr], params, shift_h, tree_label)
+        model = _fit_trees(x[tr], labels[tr], groups[tr], procedure)
         out[he] = probabilities(model.model, x[he])
     return out
 
@@ -142,24 +166,21 @@ def fit_sepsis(
     rows: PhysionetRows,
     spec: InputSpec,
     index: npt.NDArray[np.int64] | None = None,
-    params: TreeParams = INFECTION_PARAMS,
-    shift_h: int = DEFAULT_SHIFT_H,
-    tree_label: TreeLabel = DEFAULT_TREE_LABEL,
-    threshold_folds: int = 0,
+    procedure: Procedure = INFECTION_PROCEDURE,
 ) -> SepsisFit:
     """Fit on the rows ``index`` (all rows when ``None``) and choose the threshold.
 
     The threshold maximizes the utility on the model's calibration stays; with
-    ``threshold_folds`` >= 2, on out-of-fold probabilities of all these stays instead
-    (:func:`inner_scores`: ``threshold_folds`` more fits, a threshold chosen on about four
+    ``procedure.threshold_folds`` >= 2, on out-of-fold probabilities of all these stays
+    instead (:func:`inner_scores`: that many more fits, a threshold chosen on about four
     times as many stays, by models fitted on fewer)."""
     idx = np.arange(len(rows.labels)) if index is None else index
     x = spec.from_columns(rows.features[idx], rows.columns)
     groups = rows.groups[idx]
     labels = rows.labels[idx]
-    fitted = _fit_trees(x, labels, groups, params, shift_h, tree_label)
-    if threshold_folds >= 2:
-        scores = inner_scores(x, labels, groups, threshold_folds, params, shift_h, tree_label)
+    fitted = _fit_trees(x, labels, groups, procedure)
+    if procedure.threshold_folds >= 2:
+        scores = inner_scores(x, labels, groups, procedure.threshold_folds, procedure)
         threshold, utility = best_threshold(labels, groups, scores)
         return SepsisFit(fitted, threshold, utility)
     calib = fitted.calibration_rows
@@ -186,10 +207,7 @@ def cross_validate(
     rows: PhysionetRows,
     spec: InputSpec,
     folds: int = 5,
-    params: TreeParams = INFECTION_PARAMS,
-    shift_h: int = DEFAULT_SHIFT_H,
-    tree_label: TreeLabel = DEFAULT_TREE_LABEL,
-    threshold_folds: int = 0,
+    procedure: Procedure = INFECTION_PROCEDURE,
 ) -> SepsisCV:
     """Stay-level ``folds``-fold cross-validation (``GroupKFold`` on stays)."""
     n = len(rows.labels)
@@ -199,10 +217,10 @@ def cross_validate(
     thresholds: list[float] = []
     utilities: list[float] = []
     iterations: list[int] = []
-    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=params.seed)
+    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=procedure.params.seed)
     for k, (train, test) in enumerate(splitter.split(rows.features, rows.labels, rows.groups)):
         train_idx = np.sort(train).astype(np.int64)
-        model = fit_sepsis(rows, spec, train_idx, params, shift_h, tree_label, threshold_folds)
+        model = fit_sepsis(rows, spec, train_idx, procedure)
         test_idx = np.sort(test)
         x = spec.from_columns(rows.features[test_idx], rows.columns)
         p = probabilities(model.fitted.model, x)

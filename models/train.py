@@ -37,10 +37,8 @@ from models.physionet_data import PhysionetRows
 from models.physionet_eval import OperatingPoint, evaluate
 from models.selection import choose_inputs
 from models.sepsis import (
-    DEFAULT_SHIFT_H,
-    INFECTION_PARAMS,
-    INFECTION_THRESHOLD_FOLDS,
-    INFECTION_TREE_LABEL,
+    INFECTION_PROCEDURE,
+    Procedure,
     SepsisCV,
     TreeLabel,
     cross_validate,
@@ -158,16 +156,13 @@ def train_infection(
     source: str,
     version: str = "1.0.0",
     folds: int = 5,
-    params: TreeParams = INFECTION_PARAMS,
-    shift_h: int = DEFAULT_SHIFT_H,
-    tree_label: TreeLabel = INFECTION_TREE_LABEL,
-    threshold_folds: int = INFECTION_THRESHOLD_FOLDS,
+    procedure: Procedure = INFECTION_PROCEDURE,
 ) -> InfectionResult:
     """Cross-validate, fit on all stays, export and document the infection model."""
     spec = choose_inputs(rows.features, rows.columns)
-    cv = cross_validate(rows, spec, folds, params, shift_h, tree_label, threshold_folds)
+    cv = cross_validate(rows, spec, folds, procedure)
     points = evaluate(rows, cv)
-    final = fit_sepsis(rows, spec, None, params, shift_h, tree_label, threshold_folds)
+    final = fit_sepsis(rows, spec, None, procedure)
     model_point = points[0]
     s = model_point.metrics.summary()
     how = f"{folds}-fold stay-level CV (GroupKFold), threshold per fold from training stays"
@@ -188,7 +183,7 @@ def train_infection(
             s["lead_time_median_h"], "onset minus first alert in the window"
         ),
         "threshold_utility_calibration": _metric(
-            final.threshold_utility, _THRESHOLD_UTILITY_HOW[threshold_folds >= 2]
+            final.threshold_utility, _THRESHOLD_UTILITY_HOW[procedure.threshold_folds >= 2]
         ),
     }
     for p in points[1:]:
@@ -217,11 +212,12 @@ def train_infection(
         reference_values=reference_values(x_all),
         outcome=(
             "Sepsis-3 onset (PhysioNet 2019 SepsisLabel, which starts 6 h before onset); "
-            f"calibrated to the label extended {shift_h} h earlier" + _TREE_LABEL_TEXT[tree_label]
+            f"calibrated to the label extended {procedure.shift_h} h earlier"
+            + _TREE_LABEL_TEXT[procedure.tree_label]
         ),
-        horizon_h=float(6 + shift_h),
+        horizon_h=float(6 + procedure.shift_h),
         threshold=final.threshold,
-        threshold_method=_threshold_method(threshold_folds),
+        threshold_method=_threshold_method(procedure.threshold_folds),
         training_data={
             "description": (
                 f"PhysioNet/CinC 2019 training set B (development part): {len(rows.stay_ids)} "
@@ -234,7 +230,7 @@ def train_infection(
             "septic_stays": septic,
             "license": "ODbL v1.0 (PhysioNet); Reyna et al., Crit Care Med 2020;48:210",
         },
-        estimator={**_estimator(params), "tree_label": tree_label},
+        estimator={**_estimator(procedure.params), "tree_label": procedure.tree_label},
         metrics=metrics,
         synthetic=False,
         license_notes="Trained on ODbL data: attribute PhysioNet/CinC 2019 (Reyna et al. 2020).",

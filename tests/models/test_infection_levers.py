@@ -88,13 +88,15 @@ def test_committed_infection_model_was_trained_by_the_current_procedure() -> Non
     """The artifact records the trees' label and how its threshold was chosen; both match
     what ``train`` does now (a changed procedure needs a retrained model)."""
     from models.manifest import read_manifest
-    from models.sepsis import INFECTION_THRESHOLD_FOLDS, INFECTION_TREE_LABEL
+    from models.sepsis import INFECTION_PROCEDURE
     from models.serving import ARTIFACTS_DIR
-    from models.train import _threshold_method
+    from models.train import _estimator, _threshold_method
 
+    deployed = INFECTION_PROCEDURE
     manifest = read_manifest(ARTIFACTS_DIR / "infection.manifest.json")
-    assert manifest.estimator["tree_label"] == INFECTION_TREE_LABEL
-    assert manifest.threshold_method == _threshold_method(INFECTION_THRESHOLD_FOLDS)
+    assert manifest.estimator == {**_estimator(deployed.params), "tree_label": deployed.tree_label}
+    assert manifest.threshold_method == _threshold_method(deployed.threshold_folds)
+    assert manifest.horizon_h == 6 + deployed.shift_h
 
 
 def test_early_stopping_holds_out_whole_patients_and_stops_the_trees() -> None:

@@ -101,13 +101,14 @@ def test_experiment_command_takes_the_tree_label() -> None:
 
 
 def test_inner_scores_are_out_of_fold_probabilities_of_every_row() -> None:
-    from models.sepsis import inner_scores
+    from models.sepsis import Procedure, inner_scores
 
     x, y, groups = training_rows(6)
     labels = y.astype(np.int8)
-    scores = inner_scores(x, labels, groups, 3, SMALL, shift_h=0)
+    procedure = Procedure(SMALL, shift_h=0, tree_label="target")
+    scores = inner_scores(x, labels, groups, 3, procedure)
     assert scores.shape == (y.size,) and ((scores > 0) & (scores < 1)).all()
-    assert np.array_equal(scores, inner_scores(x, labels, groups, 3, SMALL, shift_h=0))
+    assert np.array_equal(scores, inner_scores(x, labels, groups, 3, procedure))
     # informative although no model scored rows it was fitted on
     assert scores[y == 1].mean() > scores[y == 0].mean()
 
