@@ -29,7 +29,9 @@ from models.evalstore import DEFAULT_EVAL_DIR, save_complication, save_infection
 from models.experiment import (
     DEFAULT_LOG,
     GROUPS,
+    blend,
     load_alerts,
+    load_probabilities,
     log_result,
     paired_bootstrap,
     run_experiment,
@@ -116,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--physionet", type=Path, default=DEFAULT_PHYSIONET)
     cmp.add_argument("--limit", type=int, default=None)
     cmp.add_argument("--resamples", type=int, default=2000)
+    bl = sub.add_parser(
+        "blend", help="utility of averaging experiment runs (threshold chosen on other stays)"
+    )
+    bl.add_argument("runs", type=Path, nargs="+", help="--oof files (different fold draws)")
+    bl.add_argument("--physionet", type=Path, default=DEFAULT_PHYSIONET, help="challenge .tar.gz")
+    bl.add_argument("--limit", type=int, default=None, help="use only the first N stays")
+    bl.add_argument("--hours", type=int, default=1, help="average each score over the last N h")
     rep = sub.add_parser("report", help="evaluation report (Markdown + PNG)")
     rep.add_argument("--out", type=Path, required=True)
     rep.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
@@ -205,6 +214,21 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _blend(args: argparse.Namespace) -> int:
+    rows = load_rows(args.physionet, args.limit)
+    runs = [load_probabilities(path) for path in args.runs]
+    if any(r.shape != rows.labels.shape for r in runs):
+        raise SystemExit("the runs and the rows differ in length: not the same stays")
+    result = blend(rows.labels, rows.groups, runs, args.hours)
+    for path, utility in zip(args.runs, result.members, strict=True):
+        _say(f"  {path.name}: utility {utility:.4f}")
+    _say(
+        f"average of {len(runs)}: utility {result.average:.4f} (members' mean "
+        f"{sum(result.members) / len(runs):.4f}; thresholds chosen on the other stays)"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -214,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _experiment(args)
     if args.command == "compare":
         return _compare(args)
+    if args.command == "blend":
+        return _blend(args)
     from models.report import write_report
 
     path = write_report(args.out, args.eval_dir, args.artifacts)

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from sklearn.model_selection import GroupKFold
 
 from features.catalog import (
     LAB_DELTAS_H,
@@ -47,7 +48,13 @@ from models.physionet_data import PhysionetRows
 from models.physionet_eval import OperatingPoint, evaluate
 from models.selection import choose_inputs
 from models.sepsis import INFECTION_PROCEDURE, Procedure, SepsisCV, cross_validate
-from models.utility import best_alerts, normalized_utility, row_utilities, stay_positions
+from models.utility import (
+    best_alerts,
+    best_threshold,
+    normalized_utility,
+    row_utilities,
+    stay_positions,
+)
 
 DEFAULT_LOG = Path("var/models-cache/experiments.jsonl")
 
@@ -141,6 +148,12 @@ def save_out_of_fold(path: Path, cv: SepsisCV) -> None:
     """Keep the out-of-fold probabilities, alerts and folds (row-level: under ``var/``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, probabilities=cv.probabilities, alerts=cv.alerts, fold=cv.fold)
+
+
+def load_probabilities(path: Path) -> npt.NDArray[np.float64]:
+    """The out-of-fold probabilities of a run kept by :func:`save_out_of_fold`."""
+    with np.load(path, allow_pickle=False) as z:
+        return np.asarray(z["probabilities"], dtype=np.float64)
 
 
 def load_alerts(path: Path) -> npt.NDArray[np.bool_]:
@@ -240,3 +253,71 @@ def log_result(result: ExperimentResult, path: Path = DEFAULT_LOG) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
         out.write(json.dumps(result.record()) + "\n")
+
+
+def nested_threshold_utility(
+    labels: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    folds: int = 5,
+    seeds: int = 3,
+) -> float:
+    """Normalized utility of ``scores`` with the threshold priced in: each fifth of the stays
+    (``folds``) alerts at the threshold best on the other stays; the mean over ``seeds`` stay
+    splits. Scores of runs that were never thresholded (an average of several runs) are
+    compared with their members on equal terms this way."""
+    y = np.asarray(labels, dtype=np.int8)
+    g = np.asarray(groups)
+    s = np.asarray(scores, dtype=np.float64)
+    results = []
+    for seed in range(seeds):
+        alerts = np.zeros(y.size, dtype=bool)
+        splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        for train, test in splitter.split(s, y, g):
+            tr, te = np.sort(train), np.sort(test)
+            threshold, _ = best_threshold(y[tr], g[tr], s[tr])
+            alerts[te] = s[te] >= threshold
+        results.append(normalized_utility(y, g, alerts))
+    return float(np.mean(results))
+
+
+def trailing_mean(
+    scores: npt.ArrayLike, groups: npt.ArrayLike, hours: int
+) -> npt.NDArray[np.float64]:
+    """Each row's mean score over its stay's last ``hours`` rows (fewer at the stay's start)."""
+    s = np.asarray(scores, dtype=np.float64)
+    positions, _ = stay_positions(groups)
+    total = s.copy()
+    count = np.ones_like(s)
+    for k in range(1, hours):
+        shifted = np.roll(s, k)
+        inside = positions >= k
+        total += np.where(inside, shifted, 0.0)
+        count += inside
+    return total / count
+
+
+@dataclass(frozen=True, slots=True)
+class Blend:
+    """Nested-threshold utilities of runs and of their average (:func:`blend`)."""
+
+    members: tuple[float, ...]
+    average: float
+
+
+def blend(
+    labels: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    runs: Sequence[npt.ArrayLike],
+    hours: int = 1,
+) -> Blend:
+    """What averaging runs' out-of-fold probabilities would be worth, each score first
+    averaged over its stay's last ``hours`` hours (1: as it is).
+
+    Runs on different fold draws stand for models fitted on different subsets of the
+    stays: every row's average comes from models that never saw its stay, an estimate of
+    a bagged ensemble. All are scored by :func:`nested_threshold_utility`."""
+    scores = [trailing_mean(r, groups, hours) for r in runs]
+    members = tuple(nested_threshold_utility(labels, groups, s) for s in scores)
+    average = nested_threshold_utility(labels, groups, np.mean(scores, axis=0))
+    return Blend(members, average)
