@@ -6,7 +6,8 @@ into :class:`Hang`, a ``BaseException`` so that the catch-all in ``adapters.norm
 swallow it.
 
 The limit checks are oracles, not re-uses of the adapters' code: JSON depth and value counts
-are recomputed here from the decoded document, HL7 segments are counted here.
+are recomputed here from the decoded document, HL7 segments are counted here. So are the items
+of an HL7 message (one per OBX of an ORU, the one context of an ADT), from its raw text.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from contract.events import (
     DeadLetter,
     Event,
     InputRef,
+    PatientContext,
     decode_deadletter,
     decode_event,
     decode_record,
@@ -221,6 +223,40 @@ def _check_limits(result: Normalized, *, fmt: str, data: bytes, limits: Limits) 
         segments = hl7_segment_count(text)
         if segments > limits.max_hl7_segments:
             expect(result.outcome == "rejected", f"{segments} HL7 segments accepted")
+        if not any(r.item is None for r in result.rejects):
+            _check_hl7_items(result, text)
+
+
+def hl7_names(text: str) -> list[str]:
+    """The segment names of an HL7 v2 message (the text before each segment's first field
+    separator), read from the raw text as python-hl7 splits it: whitespace around the whole
+    message stripped, blank segments dropped."""
+    separator = text.strip()[3:4]
+    return [
+        line.split(separator, 1)[0] if separator else line
+        for line in re.split(r"\r\n|\r|\n", text.strip())
+        if line.strip()
+    ]
+
+
+def _check_hl7_items(result: Normalized, text: str) -> None:
+    """Every item of an HL7 message the adapter took is an event or a reject: an ORU gives one
+    per OBX segment, an ADT exactly one, its context (item 0)."""
+    items = len(result.events) + len(result.rejects)
+    contexts = sum(1 for e in result.events if isinstance(e, PatientContext))
+    header = text.strip().split("\r", 1)[0].split("\n", 1)[0]
+    fields = header.split(header[3:4]) if len(header) > 4 else []
+    # MSH-1 is the separator itself, so MSH-9 is the ninth piece; the component separator is
+    # the first of MSH-2. Escaped or padded type codes are left to the generic checks.
+    code = fields[8].split(fields[1][:1])[0] if len(fields) > 8 and fields[1] else ""
+    if code == "ORU":
+        obx = hl7_names(text).count("OBX")
+        expect(items == obx, f"an ORU with {obx} OBX segments gave {items} items")
+        expect(not contexts, "an ORU gave a patient context")
+    elif code == "ADT" or contexts:
+        expect(items == 1, f"an ADT gave {items} items, not its one context")
+        expect(contexts == len(result.events), "an ADT gave events other than its context")
+        expect(all(r.item == 0 for r in result.rejects), "an ADT's reject is not item 0")
 
 
 def check_ingest(

@@ -76,6 +76,16 @@ def hl7_seeds() -> Iterator[tuple[str, bytes]]:
     yield "escapes", s.hl7_oru([s.Obx(text="C\\S\\RP \\T\\ \\X41\\", value="12.5")])
 
 
+def hl7_adt_seeds() -> Iterator[tuple[str, bytes]]:
+    """ADT: an inpatient admit, an outpatient registration, an update dated by EVN-2, a birth
+    date to the month only, and a cancel admit (not taken)."""
+    yield "adt-a01", s.hl7_adt()
+    yield "adt-a04-outpatient", s.hl7_adt(event="A04", patient_class="O", sex="M")
+    yield "adt-a08-no-admit-time", s.hl7_adt(event="A08", admit_time="", birth_date="19800301")
+    yield "adt-month-of-birth", s.hl7_adt(birth_date="198003", sex="U", separator="\n")
+    yield "adt-a11", s.hl7_adt(event="A11")
+
+
 def json_seeds() -> Iterator[tuple[str, bytes]]:
     """Single events of every kind and a batch."""
     yield "observation", s.encode(s.json_observation())
@@ -131,7 +141,13 @@ def _with_header(header: bytes, seeds: Iterator[tuple[str, bytes]]) -> Iterator[
 
 def all_seeds() -> dict[str, list[tuple[str, bytes]]]:
     """Target name -> [(seed name, bytes)]."""
-    fhir, hl7, js = list(fhir_seeds()), list(hl7_seeds()), list(json_seeds())
+    fhir, oru, adt, js = (
+        list(fhir_seeds()),
+        list(hl7_seeds()),
+        list(hl7_adt_seeds()),
+        list(json_seeds()),
+    )
+    hl7 = oru + adt
     state_rng = random.Random(7)
     return {
         "fhir": fhir,
@@ -147,7 +163,7 @@ def all_seeds() -> dict[str, list[tuple[str, bytes]]]:
         # header: format, key, require_key
         "ingest": [
             *_with_header(b"\x00\x01\x01", iter(fhir[:4])),
-            *_with_header(b"\x01\x01\x01", iter(hl7[:4])),
+            *_with_header(b"\x01\x01\x01", iter(oru[:4] + adt[:1])),
             *_with_header(b"\x02\x01\x01", iter(js[:4])),
             *_with_header(b"\x02\x00\x01", iter(js[:1])),
         ],

@@ -349,8 +349,8 @@ _HL7_FIELD = st.one_of(
 
 
 @st.composite
-def hl7_message(draw: st.DrawFn) -> bytes:
-    """Bytes of a mutated, near-valid HL7 v2 ORU^R01."""
+def hl7_oru(draw: st.DrawFn) -> bytes:
+    """A near-valid HL7 v2 ORU^R01 (before mutation)."""
     obx = [
         samples.Obx(
             code=draw(st.sampled_from(_LOINC_CODES) | _HL7_FIELD),
@@ -365,7 +365,7 @@ def hl7_message(draw: st.DrawFn) -> bytes:
         )
         for _ in range(draw(st.integers(0, 6)))
     ]
-    raw = samples.hl7_oru(
+    return samples.hl7_oru(
         obx,
         msg_id=draw(st.sampled_from(["MSG1", "", "M" * 201]) | _HL7_FIELD),
         patient=draw(st.sampled_from([samples.PATIENT, "p-002", ""]) | _HL7_FIELD),
@@ -374,6 +374,46 @@ def hl7_message(draw: st.DrawFn) -> bytes:
         message_type=draw(st.sampled_from(["ORU^R01^ORU_R01", "ORU^R01", "ADT^A01"])),
         with_pid=draw(st.booleans()) or draw(st.booleans()),
     )
+
+
+@st.composite
+def hl7_birth_date(draw: st.DrawFn) -> str:
+    """A PID-7 birth date: a day 0-130 years before the sample event (the contract takes
+    0-120), sometimes after it, with a time or an offset, cut to a month or a year, garbled."""
+    days = draw(st.integers(-400, 130 * 366))
+    born = datetime.fromtimestamp(EVENT_BASE_MS // 1000 - days * 86_400, UTC)
+    text = born.strftime("%Y%m%d") + draw(st.sampled_from(["", "", "1230", "+0100", "0000-0500"]))
+    return draw(st.sampled_from([text, text, text[:6], text[:4], text[:7]]) | _HL7_FIELD)
+
+
+@st.composite
+def hl7_adt(draw: st.DrawFn) -> bytes:
+    """A near-valid HL7 v2 ADT (A01, A04, A08 taken; A11 and others not), before mutation."""
+    event = draw(st.sampled_from(["A01", "A04", "A08", "A01", "A11", "A03", "A99"]))
+    return samples.hl7_adt(
+        event=event,
+        message_type=draw(
+            st.sampled_from([f"ADT^{event}^ADT_A01", f"ADT^{event}", "ADT"]) | _HL7_FIELD
+        ),
+        msg_id=draw(st.sampled_from(["ADT1", "", "M" * 201]) | _HL7_FIELD),
+        patient=draw(st.sampled_from([samples.PATIENT, "p-002", ""]) | _HL7_FIELD),
+        birth_date=draw(hl7_birth_date() | st.just("")),
+        sex=draw(st.sampled_from(["F", "M", "O", "U", "A", "N", "", "X"]) | _HL7_FIELD),
+        patient_class=draw(st.sampled_from(["I", "I", "O", "E", "P", "", "i"]) | _HL7_FIELD),
+        admit_time=draw(hl7_timestamp() | st.just("") | _HL7_FIELD),
+        recorded_time=draw(hl7_timestamp() | st.just("")),
+        message_time=draw(hl7_timestamp() | st.just("")),
+        with_evn=draw(st.booleans()) or draw(st.booleans()),
+        with_pid=draw(st.booleans()) or draw(st.booleans()),
+        with_pv1=draw(st.booleans()) or draw(st.booleans()),
+        separator=draw(st.sampled_from(["\r", "\n", "\r\n"])),
+    )
+
+
+@st.composite
+def hl7_message(draw: st.DrawFn) -> bytes:
+    """Bytes of a mutated, near-valid HL7 v2 ORU^R01 or ADT."""
+    raw = draw(st.one_of(hl7_oru(), hl7_adt()))
     segments = raw.split(b"\r") if b"\r" in raw else raw.split(b"\n")
     for _ in range(draw(st.integers(0, 3))):
         op = draw(st.sampled_from(["dup", "drop", "swap", "msh"]))

@@ -110,7 +110,7 @@ def fuzz_fhir(data: bytes) -> None:
 
 
 def fuzz_hl7v2(data: bytes) -> None:
-    """HL7 v2 ORU^R01 bytes: the adapter directly, then ``normalize``."""
+    """HL7 v2 ORU^R01 and ADT bytes: the adapter directly, then ``normalize``."""
     run_adapter("hl7v2", data)
     run_normalize("hl7v2", data)
 

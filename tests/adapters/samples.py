@@ -265,6 +265,46 @@ def hl7_oru(
     return separator.join(segments).encode("utf-8")
 
 
+ADMIT_HL7 = "20240228093000+0100"  # ADMIT_ISO as an HL7 timestamp
+ADMIT_MS = EVENT_MS - 2 * 86_400_000 - 5_400_000  # 2024-02-28T08:30Z (2024 is a leap year)
+RECORDED_HL7 = "20240301094500+0000"  # EVN-2 default: 15 minutes before EVENT_MS
+RECORDED_MS = EVENT_MS - 900_000
+
+
+def hl7_adt(
+    *,
+    event: str = "A01",
+    message_type: str | None = None,
+    msg_id: str = "ADT0001",
+    patient: str = PATIENT,
+    birth_date: str = "19800101",
+    sex: str = "F",
+    patient_class: str = "I",
+    admit_time: str = ADMIT_HL7,
+    recorded_time: str = RECORDED_HL7,
+    message_time: str = HL7_EVENT,
+    with_evn: bool = True,
+    with_pid: bool = True,
+    with_pv1: bool = True,
+    separator: str = "\r",
+) -> bytes:
+    """An HL7 v2.5.1 ADT (A01 admit of an inpatient by default) with EVN, PID and PV1.
+
+    ``message_type`` replaces the whole MSH-9 (default ``ADT^<event>^ADT_A01``); PV1-44 is
+    the admit date/time, EVN-2 the recorded date/time and MSH-7 the message time.
+    """
+    kind = message_type if message_type is not None else f"ADT^{event}^ADT_A01"
+    segments = [f"MSH|^~\\&|ADT|HOSP|EWS|HOSP|{message_time}||{kind}|{msg_id}|P|2.5.1"]
+    if with_evn:
+        segments.append(f"EVN|{event}|{recorded_time}")
+    if with_pid:
+        segments.append(f"PID|1||{patient}^^^HOSP^MR||Doe^Jane||{birth_date}|{sex}")
+    if with_pv1:
+        # PV1-3 assigned location, PV1-4 to PV1-43 empty, PV1-44 admit date/time.
+        segments.append("|".join(["PV1", "1", patient_class, "WARD^101^1", *[""] * 40, admit_time]))
+    return separator.join(segments).encode("utf-8")
+
+
 def json_observation(
     *,
     signal: str | None = "hr",

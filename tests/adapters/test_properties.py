@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.normalize import Normalized
+from contract.events import PatientContext
 from contract.events import encode as encode_event
 from contract.reasons import Reason
 from tests.adapters.samples import (
@@ -16,6 +17,7 @@ from tests.adapters.samples import (
     fhir_bp_panel,
     fhir_bundle,
     fhir_observation,
+    hl7_adt,
     hl7_oru,
     json_batch,
     json_observation,
@@ -160,6 +162,64 @@ hl7_text = st.text(
 def test_weird_hl7(obx: list[Obx], obr_time: str, patient: str, separator: str, tz: str) -> None:
     data = hl7_oru(obx, obr_time=obr_time, patient=patient, separator=separator)
     check(run("hl7v2", data, default_tz=tz))
+
+
+hl7_stamp = st.datetimes().map(lambda d: d.strftime("%Y%m%d%H%M%S"))
+hl7_date = st.dates().map(lambda d: d.strftime("%Y%m%d"))
+
+
+@given(
+    event=st.sampled_from(["A01", "A04", "A08", "A11", "A03"]) | hl7_text,
+    birth_date=hl7_date | hl7_date.map(lambda d: d[:6]) | hl7_text,
+    sex=st.sampled_from(["F", "M", "O", "U", "A", "N", ""]) | hl7_text,
+    patient_class=st.sampled_from(["I", "O", "E", ""]) | hl7_text,
+    admit_time=hl7_stamp | st.sampled_from(["", "20240228093000+0100"]) | hl7_text,
+    recorded_time=hl7_stamp | st.just("") | hl7_text,
+    with_pv1=st.booleans(),
+    tz=st.sampled_from(["UTC", "Europe/Paris", "Pacific/Kiritimati"]),
+)
+@settings(max_examples=300)
+def test_weird_hl7_adt(
+    event: str,
+    birth_date: str,
+    sex: str,
+    patient_class: str,
+    admit_time: str,
+    recorded_time: str,
+    with_pv1: bool,
+    tz: str,
+) -> None:
+    data = hl7_adt(
+        event=event,
+        message_type=f"ADT^{event}",
+        birth_date=birth_date,
+        sex=sex,
+        patient_class=patient_class,
+        admit_time=admit_time,
+        recorded_time=recorded_time,
+        with_pv1=with_pv1,
+    )
+    result = run("hl7v2", data, default_tz=tz)
+    check(result)
+    if any(r.item is None for r in result.rejects):
+        return
+    # A taken ADT is one item: its context or one reject, item 0, that never shows the birth
+    # date. Only an inpatient (PV1-2 I, perhaps escaped) with a PV1-44 carries an admission
+    # time, and it is the context time; a context always carries something.
+    assert len(result.events) + len(result.rejects) == 1
+    for reject in result.rejects:
+        assert reject.item == 0
+        assert len(birth_date) < 6 or birth_date not in reject.detail
+    for context in result.events:
+        assert isinstance(context, PatientContext)
+        if context.hospital_admission_ms is not None:
+            assert with_pv1 and ("I" in patient_class.upper() or "\\" in patient_class)
+            assert context.hospital_admission_ms == context.time_ms
+        assert (context.age_years, context.sex, context.hospital_admission_ms) != (
+            None,
+            "unknown",
+            None,
+        )
 
 
 @st.composite

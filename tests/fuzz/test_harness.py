@@ -79,6 +79,39 @@ def test_checks_catch_an_unenforced_limit() -> None:
         _check(ok, big)
 
 
+def _hl7_check(result: Normalized, data: bytes) -> None:
+    check_normalized(
+        result,
+        fmt="hl7v2",
+        data=data,
+        key=None,
+        received_ms=samples.RECEIVED_MS,
+        limits=FUZZ_LIMITS,
+    )
+
+
+def test_checks_count_the_items_of_an_hl7_message() -> None:
+    adt = samples.hl7_adt()
+    context = run_normalize("hl7v2", adt)
+    _hl7_check(context, adt)  # the adapter's own answer passes
+    assert len(context.events) == 1
+    pid, mid = context.patient_id, context.source_msg_id
+    lab = _obs(patient_id=pid, source="hl7v2", source_msg_id=mid)
+    late = Reject(Reason.BAD_TIME, "PV1-44 admit date/time: too old", 1)
+    for broken, message in (
+        (Normalized("accepted", pid, mid, context.events * 2, ()), "an ADT gave 2 items"),
+        (Normalized("rejected", pid, mid, (), (late,)), "not item 0"),
+        (Normalized("accepted", pid, mid, (lab,), ()), "other than its context"),
+    ):
+        with pytest.raises(InvariantError, match=message):
+            _hl7_check(broken, adt)
+    oru = samples.hl7_oru([samples.Obx(), samples.Obx(code="2276-4", unit="ng/mL")])
+    with pytest.raises(InvariantError, match="2 OBX segments gave 1 items"):
+        _hl7_check(Normalized("accepted", pid, mid, (lab,), ()), oru)
+    with pytest.raises(InvariantError, match="an ORU gave a patient context"):
+        _hl7_check(Normalized("accepted", pid, mid, (lab, *context.events), ()), oru)
+
+
 def test_json_shape_matches_the_limit_rule() -> None:
     assert json_shape(1) == (1, 1)
     assert json_shape([]) == (1, 1)
