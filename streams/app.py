@@ -515,7 +515,9 @@ class Service:
             log.critical("batch outputs not written, the inputs stay uncommitted: %r", exc)
             await self.app.crash(exc)
             return
+        consumer = cast(Any, self.app.consumer)
         for event in events:
+            consumer.processed(event.message)  # only processed runs count (TunedConsumer.ack)
             await stream.ack(event)
 
     async def process_batch(self, records: Sequence[tuple[Any, Any]]) -> asyncio.Future[None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
@@ -17,6 +18,7 @@ from typing import Any, ClassVar, cast
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types.tuples import ConsumerMessage
+from faust.utils.functional import consecutive_numbers
 from intervaltree import IntervalTree
 
 SCHEME = "ewskafka"
@@ -45,6 +47,25 @@ class DeliveryGuard:
     def __init__(self) -> None:
         self._next: dict[Any, int] = {}
         self._rewound: dict[Any, int] = {}
+        self._epoch: dict[Any, int] = {}
+        self._position: dict[Any, int | None] = {}
+
+    def epoch(self, tp: Any) -> int:
+        """How many times ``tp`` was positioned (:meth:`positioned`): records fetched at an
+        earlier epoch were fetched from before the latest seek, and the seek asked for the
+        records after its position to be read again."""
+        return self._epoch.get(tp, 0)
+
+    def back_to_position(self, tp: Any) -> int | None:
+        """Expect the latest seek's offset again (a delivery fetched before that seek moved
+        the expectation past it); returns that offset (``None``: the partition's start)."""
+        position = self._position.get(tp)
+        self._rewound.pop(tp, None)
+        if position is None:
+            self._next.pop(tp, None)
+        else:
+            self._next[tp] = position
+        return position
 
     def check(self, tp: Any, offset: int) -> int | None:
         """``None`` to deliver the record at ``offset``; otherwise the offset to seek to."""
@@ -71,6 +92,8 @@ class DeliveryGuard:
 
     def positioned(self, tp: Any, offset: int | None) -> None:
         """The partition was seeked to ``offset`` (``None``: its start, not known here)."""
+        self._epoch[tp] = self._epoch.get(tp, 0) + 1
+        self._position[tp] = offset
         self._rewound.pop(tp, None)
         if offset is None:
             self._next.pop(tp, None)
@@ -90,11 +113,15 @@ class FetchedRun:
 
     messages: tuple[ConsumerMessage, ...]
     order: tuple[int, ...]
+    epoch: int = 0
+    """The partition's :meth:`DeliveryGuard.epoch` when the records were fetched."""
 
 
-def run_message(tp: Any, numbered: list[tuple[int, ConsumerMessage]]) -> ConsumerMessage:
+def run_message(
+    tp: Any, numbered: list[tuple[int, ConsumerMessage]], epoch: int = 0
+) -> ConsumerMessage:
     """One Faust message standing for the ``(order, record)`` pairs ``numbered`` (offset
-    and time of the last record)."""
+    and time of the last record), fetched at the partition's ``epoch``."""
     order, records = zip(*numbered, strict=True)
     messages = cast(tuple[ConsumerMessage, ...], records)
     last = messages[-1]
@@ -106,13 +133,19 @@ def run_message(tp: Any, numbered: list[tuple[int, ConsumerMessage]]) -> Consume
         last.timestamp_type,
         [],
         None,
-        cast(Any, FetchedRun(messages, order)),
+        cast(Any, FetchedRun(messages, order, epoch)),
         None,
         0,
         sum(m.serialized_value_size or 0 for m in messages),
         tp,
         generation_id=last.generation_id,
     )
+
+
+def _fetched_before_seek(message: Any, guard: DeliveryGuard) -> bool:
+    """Whether ``message`` is a run fetched before its partition's latest seek."""
+    run = message.value
+    return isinstance(run, FetchedRun) and run.epoch != guard.epoch(message.tp)
 
 
 def append_gap(gaps: IntervalTree, first: int, last: int) -> bool:
@@ -195,6 +228,8 @@ class TunedConsumer(faust_aiokafka.Consumer):
         self.ews_guard = DeliveryGuard()
         self.ews_numbering = itertools.count()  # FetchedRun.order
         self.ews_committed: set[Any] = set()  # partitions this process committed (_commit)
+        self.ews_processed: weakref.WeakSet[Any] = weakref.WeakSet()  # runs the app finished
+        self.ews_fetch_epochs: dict[Any, int] = {}  # DeliveryGuard.epoch of the last fetch
         deliver: Callable[[Any], Awaitable[Any]] = self.callback
         delivered = self.ews_guard.delivered
 
@@ -204,6 +239,83 @@ class TunedConsumer(faust_aiokafka.Consumer):
             return result
 
         self.callback = on_message
+
+    def processed(self, message: Any) -> None:
+        """The app processed the input run ``message`` and the broker has its outputs: its
+        next acknowledgement counts (:meth:`ack`)."""
+        self.ews_processed.add(message)
+
+    def ack(self, message: Any) -> bool:
+        """Faust's ack, except for input runs the app did not process in this generation.
+
+        Faust also acknowledges events its stream skipped without handing them to the agent
+        (flow stopped by a rebalance, or fetched in an earlier generation), and each run's
+        offset stands for the whole run (its records before it are a gap Faust counts as
+        done). An acknowledged skipped run, or a run acknowledged after the partitions were
+        assigned again, let a commit cover records this worker never processed in the
+        current generation. So did a run fetched before the partition's latest seek (its
+        epoch, :meth:`DeliveryGuard.epoch`): its gap, counted from the read offset before
+        the seek, reaches over records the seek asked to read again. Such acks are ignored:
+        the records are read again from the committed offset or the seek's position.
+        """
+        batched: frozenset[str] = getattr(self.app, "ews_batched_topics", frozenset())
+        if message.topic in batched and (
+            message not in self.ews_processed
+            or message.generation_id != self.app.consumer_generation_id
+            or _fetched_before_seek(message, self.ews_guard)
+        ):
+            self._unacked_messages.discard(message)
+            return False
+        return bool(super().ack(message))
+
+    async def on_partitions_assigned(self, assigned: Any, generation_id: int = 0) -> None:
+        """Forget the acknowledgements and gaps left from the previous generation first.
+
+        Faust drops a revoked partition's acks and gaps before the app's revoke handler lets
+        the agent finish its events, so the acks made then stay behind without their gaps:
+        they cannot be committed in that generation, and in the next one (the same worker
+        keeping or regaining the partition) they are taken as done while the partition is
+        read again from its committed offset, so Faust's gap filling commits past records
+        delivered but not yet processed (or beyond the last one processed at all). The new
+        generation starts from the committed offsets; its own acks are the only ones that
+        may advance them.
+        """
+        self._acked.clear()
+        self._acked_index.clear()
+        self._gap.clear()
+        await super().on_partitions_assigned(assigned, generation_id)
+
+    def _new_offset(self, tp: Any) -> int | None:
+        """Faust's next commit offset for ``tp``, with the gaps taken only up to the highest
+        acknowledged offset and each offset counted once.
+
+        Faust fills in every gap interval that starts below the highest acknowledged offset,
+        also the part of it beyond that offset. A run's gap reaches to its last record, so
+        when acknowledgements and gaps come from different deliveries (the partition read
+        again from its committed offset, with other run boundaries, while runs of the first
+        reading are still being acknowledged), that part is a run not processed yet, and it
+        was committed. Faust also keeps an acknowledged offset that a gap covers twice,
+        which ends its run of consecutive offsets there: each commit advanced one run.
+        """
+        acked = self._acked[tp]
+        if not acked:
+            return None
+        top = max(acked)
+        gaps: IntervalTree = self._gap[tp]
+        done = set(acked)
+        if gaps:
+            for interval in gaps.overlap(0, top + 1):
+                done.update(range(interval.begin, min(interval.end, top + 1)))
+            gaps.chop(0, top + 1)
+        offsets = sorted(done)
+        committed = self._committed_offset[tp]
+        if committed and offsets[0] - committed > 1:
+            acked[:] = offsets
+            return None  # offsets before the first done one are not done
+        batch = next(consecutive_numbers(offsets))
+        acked[:] = offsets[len(batch) :]
+        self._acked_index[tp].difference_update(batch)
+        return batch[-1] + 1
 
     async def _add_gap(self, tp: Any, offset_from: int, offset_to: int) -> None:
         """Faust's gap bookkeeping, without the rebuild of the gap tree for a gap after all
@@ -234,28 +346,67 @@ class TunedConsumer(faust_aiokafka.Consumer):
         runs: dict[Any, list[tuple[int, Any]]] = {}
         rewound: set[Any] = set()
         number = self.ews_numbering
+        guard = self.ews_guard
         async for tp, message in super().getmany(timeout):
             topic = tp.topic
             if topic in batched:
                 runs.setdefault(tp, []).append((next(number), message))
             elif tp in rewound:
                 continue  # fetched again after the seek
-            elif topic in streams and await self._rewound(tp, message.offset):
+            elif topic in streams and (
+                guard.epoch(tp) != self._fetched_at(tp) or await self._rewound(tp, message.offset)
+            ):
                 rewound.add(tp)
             else:
+                epoch = self._fetched_at(tp)
                 yield tp, message
+                self._after_delivery(tp, epoch)
         if not runs:
             return
         generation = app.consumer_generation_id
         size = max(1, int(getattr(app, "ews_run_max_records", 500)))
         for tp, messages in runs.items():
+            epoch = self._fetched_at(tp)
             for start in range(0, len(messages), size):
                 if not self.flow_active or app.consumer_generation_id != generation:
                     return  # a rebalance began: the guard brings the rest back if need be
+                if guard.epoch(tp) != epoch:
+                    break  # seeked since the fetch: these records come again from there
                 chunk = messages[start : start + size]
                 if await self._rewound(tp, chunk[0][1].offset):
                     break
-                yield tp, run_message(tp, chunk)
+                yield tp, run_message(tp, chunk, epoch)
+                self._after_delivery(tp, epoch)
+
+    def _fetched_at(self, tp: Any) -> int:
+        """The partition's epoch when the records being delivered were fetched."""
+        return self.ews_fetch_epochs.get(tp, self.ews_guard.epoch(tp))
+
+    def _after_delivery(self, tp: Any, epoch: int) -> None:
+        """Undo what a delivery did to ``tp``'s positions if the partition was seeked while
+        it was under way (its records were fetched at ``epoch``).
+
+        Faust's fetch loop sets a partition's read offset to each record it delivers once
+        the delivery returns, and a delivery waits while the stream buffer is full. At the
+        start of a generation Faust resumes the partitions before it seeks them to their
+        committed offsets (``Recovery._resume_streams``), so a run fetched from the old
+        position could finish its delivery after the seek: the read offset then stood past
+        the records the seek asked for, Faust dropped them when they came again as already
+        read, and the gap it counted made a commit skip them (session 8: 26 records of a
+        partition processed by no worker). The seek's position is put back; the run itself
+        is processed, and its acknowledgement ignored (:meth:`ack`).
+        """
+        if self.ews_guard.epoch(tp) == epoch:
+            return
+        position = self.ews_guard.back_to_position(tp)
+        self._read_offset[tp] = position
+        log.warning(
+            "A run of %s[%d] fetched before a seek was delivered during it: reading again "
+            "from offset %s",
+            tp.topic,
+            tp.partition,
+            position,
+        )
 
     async def _rewound(self, tp: Any, offset: int) -> bool:
         """Seek ``tp`` back if the record at ``offset`` comes after undelivered ones."""
@@ -281,6 +432,8 @@ class TunedConsumer(faust_aiokafka.Consumer):
     async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
         records = await super()._getmany(active_partitions, timeout)
         guard = self.ews_guard
+        # Stamped when fetched, before any await: a seek from here on makes them stale.
+        self.ews_fetch_epochs = {tp: guard.epoch(tp) for tp in records}
         if guard.rewinding:
             for tp, fetched in records.items():
                 if fetched:

@@ -8,6 +8,7 @@ import asyncio
 from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
+from weakref import WeakSet
 
 from faust import types as faust_types
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -204,3 +205,147 @@ def test_a_gap_after_every_other_is_appended_without_a_merge() -> None:
     assert append_gap(gaps, 20, 29)  # adjacent, not overlapping: kept apart as Faust would
     assert not append_gap(gaps, 25, 40)  # overlaps: Faust's own merge must handle it
     assert sorted((i.begin, i.end) for i in gaps) == [(10, 20), (20, 30)]
+
+
+def _acking(generation: int = 1) -> Any:
+    """A consumer with the state Faust's acknowledgements and commit offsets read."""
+    consumer = _bare(TunedConsumer)
+    consumer._acked = defaultdict(list)
+    consumer._acked_index = defaultdict(set)
+    consumer._unacked_messages = WeakSet()
+    consumer._waiting_for_ack = None
+    consumer._n_acked = 0
+    consumer.ews_processed = WeakSet()
+    consumer.ews_guard = DeliveryGuard()
+    consumer.ews_fetch_epochs = {}
+    consumer._read_offset = {}
+    consumer.app = SimpleNamespace(
+        consumer_generation_id=generation,
+        ews_batched_topics=frozenset({_FTP.topic}),
+        topics=SimpleNamespace(acks_enabled_for=lambda topic: True),
+    )
+    return consumer
+
+
+def _run(last: int, generation: int = 1, epoch: int = 0) -> ConsumerMessage:
+    record = ConsumerMessage(
+        _FTP.topic, _FTP.partition, last, 1.0, 0, [], b"p1", b"{}", None, 2, 2, _FTP,
+        generation_id=generation,
+    )  # fmt: skip
+    return run_message(_FTP, [(0, record)], epoch)
+
+
+def test_a_run_fetched_before_a_seek_is_not_acknowledged() -> None:
+    """Its gap, counted from the read offset before the seek, would cover records the seek
+    asked to read again."""
+    consumer = _acking()
+    before = _run(104, epoch=consumer.ews_guard.epoch(_FTP))
+    consumer.ews_guard.positioned(_FTP, 30)  # seek_to_committed at the generation's start
+    after = _run(53, epoch=consumer.ews_guard.epoch(_FTP))
+    consumer.processed(before)
+    consumer.processed(after)
+    assert not consumer.ack(before)
+    assert consumer.ack(after)
+    assert consumer._acked[_FTP] == [53]
+
+
+def test_a_delivery_that_outlived_a_seek_gives_the_seek_its_position_back() -> None:
+    """Faust sets the read offset to a record once its delivery returns; a seek made while
+    the delivery waited would otherwise lose the records from its position on."""
+    consumer = _acking()
+    guard = consumer.ews_guard
+    guard.positioned(_FTP, 0)
+    consumer.ews_fetch_epochs = {_FTP: guard.epoch(_FTP)}  # the fetch of 80..104
+    epoch = consumer._fetched_at(_FTP)
+    guard.positioned(_FTP, 30)  # the seek, while the run waits on a full stream buffer
+    guard.delivered(_FTP, 104)  # the delivery returns: Faust and the guard move past it
+    consumer._read_offset[_FTP] = 104
+    consumer._after_delivery(_FTP, epoch)
+    assert consumer._read_offset[_FTP] == 30
+    assert guard.check(_FTP, 54) == 30  # a later record is a hole again: seek back to 30
+    unchanged = _acking()
+    unchanged.ews_guard.positioned(_FTP, 30)
+    unchanged._read_offset[_FTP] = 104
+    unchanged._after_delivery(_FTP, unchanged.ews_guard.epoch(_FTP))  # no seek meanwhile
+    assert unchanged._read_offset[_FTP] == 104
+
+
+def test_each_positioning_starts_a_new_epoch() -> None:
+    guard = DeliveryGuard()
+    assert guard.epoch(_FTP) == 0
+    guard.positioned(_FTP, 30)
+    guard.positioned(_FTP, None)
+    assert guard.epoch(_FTP) == 2 and guard.epoch(TP) == 0
+    guard.delivered(_FTP, 99)
+    assert guard.back_to_position(_FTP) is None
+    assert guard.check(_FTP, 500) is None  # the partition's start: nothing expected
+
+
+def test_only_runs_the_app_processed_in_this_generation_are_acknowledged() -> None:
+    """Faust acknowledges events its stream skipped (flow stopped by a rebalance, or an
+    earlier generation): such a run's offset would commit records never processed."""
+    consumer = _acking(generation=2)
+    skipped, stale, done = _run(149, 2), _run(199, 1), _run(99, 2)
+    consumer.processed(stale)
+    consumer.processed(done)
+    assert not consumer.ack(skipped)
+    assert not consumer.ack(stale)
+    assert consumer.ack(done)
+    assert consumer._acked[_FTP] == [99]
+
+
+def test_acknowledgements_of_the_previous_generation_are_forgotten(monkeypatch: Any) -> None:
+    async def assigned(self: Any, assigned: Any, generation_id: int = 0) -> None:
+        return None
+
+    monkeypatch.setattr(faust_aiokafka.Consumer, "on_partitions_assigned", assigned)
+    consumer = _acking()
+    consumer._acked[_FTP].extend([101, 151])  # acked while the rebalance ran (gaps gone)
+    consumer._acked_index[_FTP].update([101, 151])
+    asyncio.run(consumer.on_partitions_assigned({_FTP}, 2))
+    assert not consumer._acked and not consumer._acked_index and not consumer._gap
+
+
+def test_runs_acknowledged_since_the_last_commit_are_committed_together() -> None:
+    """Each run's offset is both acknowledged and the end of its gap: counted once, three
+    runs commit in one go (Faust's own bookkeeping advanced one run per commit)."""
+    consumer = _acking()
+    consumer._committed_offset[_FTP] = 52
+
+    async def deliver() -> None:
+        for first, last in ((53, 101), (102, 151), (152, 201)):
+            await consumer._add_gap(_FTP, first, last)
+
+    asyncio.run(deliver())
+    for last in (101, 151, 201):
+        consumer._acked[_FTP].append(last)
+    assert consumer._new_offset(_FTP) == 202
+    assert consumer._new_offset(_FTP) is None
+
+
+def test_a_gap_is_committed_only_up_to_the_highest_acknowledged_offset() -> None:
+    """The partition read again with other run boundaries while a run of the first reading
+    (up to 242) is still acknowledged: the run 191..260 of the second reading straddles it,
+    and its records past 242 are not processed yet."""
+    consumer = _acking()
+    consumer._committed_offset[_FTP] = 52
+
+    async def deliver() -> None:
+        for first, last in ((53, 120), (121, 190), (191, 260)):
+            await consumer._add_gap(_FTP, first, last)
+
+    asyncio.run(deliver())
+    consumer._acked[_FTP].extend([120, 242])
+    assert _commit_all(consumer) == 243
+    consumer._acked[_FTP].append(260)  # the second reading's run processed
+    assert _commit_all(consumer) == 261
+
+
+def _commit_all(consumer: Any) -> int | None:
+    """The committed offset after as many commits as there is something to commit."""
+    for _ in range(10):
+        offset = consumer._new_offset(_FTP)
+        if offset is not None and offset > (consumer._committed_offset[_FTP] or 0):
+            consumer._committed_offset[_FTP] = offset
+    committed: int | None = consumer._committed_offset[_FTP]
+    return committed
