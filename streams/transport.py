@@ -360,7 +360,8 @@ class TunedConsumer(faust_aiokafka.Consumer):
             else:
                 epoch = self._fetched_at(tp)
                 yield tp, message
-                self._after_delivery(tp, epoch)
+                if topic in streams:  # changelogs: table recovery positions them itself
+                    self._after_delivery(tp, epoch)
         if not runs:
             return
         generation = app.consumer_generation_id

@@ -349,3 +349,31 @@ def _commit_all(consumer: Any) -> int | None:
             consumer._committed_offset[_FTP] = offset
     committed: int | None = consumer._committed_offset[_FTP]
     return committed
+
+
+def test_only_stream_partitions_get_a_seek_position_back(monkeypatch: Any) -> None:
+    """The fetch loop's deliveries, with a seek of both partitions while each waits: the
+    stream partition's read offset goes back to the seek, a changelog's (positioned by table
+    recovery itself) is left alone."""
+    stream_tp = faust_types.TP("in.alerts", 0)
+    changelog_tp = faust_types.TP("app-patients-changelog", 0)
+    consumer = _acking()
+    consumer.app.ews_stream_topics = frozenset({stream_tp.topic})
+    consumer.ews_guard.positioned(stream_tp, 10)
+    consumer.ews_guard.positioned(changelog_tp, 5)
+    consumer.ews_numbering = iter(range(10))
+
+    async def fetched(self: Any, timeout: float) -> Any:
+        self.ews_fetch_epochs = {tp: self.ews_guard.epoch(tp) for tp in (stream_tp, changelog_tp)}
+        for tp, offset in ((stream_tp, 10), (changelog_tp, 60)):
+            yield tp, SimpleNamespace(offset=offset)
+
+    monkeypatch.setattr(faust_aiokafka.Consumer, "getmany", fetched)
+
+    async def drain() -> None:
+        async for tp, message in consumer.getmany(1.0):
+            consumer.ews_guard.positioned(tp, 7)  # a seek while the delivery waited
+            consumer._read_offset[tp] = message.offset  # Faust, once the delivery returns
+
+    asyncio.run(drain())
+    assert consumer._read_offset == {stream_tp: 7, changelog_tp: 60}
