@@ -126,9 +126,10 @@ def json_shape(document: Any) -> tuple[int, int]:
     return deepest, nodes
 
 
-def hl7_segment_count(text: str) -> int:
-    """Non-blank segments of an HL7 v2 message, whatever the line ends."""
-    return sum(1 for line in re.split(r"\r\n|\r|\n", text) if line.strip())
+def hl7_segments(text: str) -> list[str]:
+    """The segments of an HL7 v2 message as python-hl7 splits it, whatever the line ends:
+    whitespace around the whole message stripped, blank segments dropped."""
+    return [line for line in re.split(r"\r\n|\r|\n", text.strip()) if line.strip()]
 
 
 def check_event(event: Event) -> None:
@@ -220,37 +221,26 @@ def _check_limits(result: Normalized, *, fmt: str, data: bytes, limits: Limits) 
                 f"(limits {limits.max_json_depth}, {limits.max_json_nodes})",
             )
     elif fmt == "hl7v2":
-        segments = hl7_segment_count(text)
-        if segments > limits.max_hl7_segments:
-            expect(result.outcome == "rejected", f"{segments} HL7 segments accepted")
+        segments = hl7_segments(text)
+        if len(segments) > limits.max_hl7_segments:
+            expect(result.outcome == "rejected", f"{len(segments)} HL7 segments accepted")
         if not any(r.item is None for r in result.rejects):
-            _check_hl7_items(result, text)
+            _check_hl7_items(result, segments)
 
 
-def hl7_names(text: str) -> list[str]:
-    """The segment names of an HL7 v2 message (the text before each segment's first field
-    separator), read from the raw text as python-hl7 splits it: whitespace around the whole
-    message stripped, blank segments dropped."""
-    separator = text.strip()[3:4]
-    return [
-        line.split(separator, 1)[0] if separator else line
-        for line in re.split(r"\r\n|\r|\n", text.strip())
-        if line.strip()
-    ]
-
-
-def _check_hl7_items(result: Normalized, text: str) -> None:
+def _check_hl7_items(result: Normalized, segments: list[str]) -> None:
     """Every item of an HL7 message the adapter took is an event or a reject: an ORU gives one
     per OBX segment, an ADT exactly one, its context (item 0)."""
     items = len(result.events) + len(result.rejects)
     contexts = sum(1 for e in result.events if isinstance(e, PatientContext))
-    header = text.strip().split("\r", 1)[0].split("\n", 1)[0]
-    fields = header.split(header[3:4]) if len(header) > 4 else []
+    header = segments[0] if segments else ""
+    separator = header[3:4]
+    fields = header.split(separator) if len(header) > 4 else []
     # MSH-1 is the separator itself, so MSH-9 is the ninth piece; the component separator is
     # the first of MSH-2. Escaped or padded type codes are left to the generic checks.
     code = fields[8].split(fields[1][:1])[0] if len(fields) > 8 and fields[1] else ""
     if code == "ORU":
-        obx = hl7_names(text).count("OBX")
+        obx = sum(1 for segment in segments if segment.split(separator, 1)[0] == "OBX")
         expect(items == obx, f"an ORU with {obx} OBX segments gave {items} items")
         expect(not contexts, "an ORU gave a patient context")
     elif code == "ADT" or contexts:
