@@ -83,6 +83,11 @@ class Procedure:
     """>= 2: the threshold is chosen on inner out-of-fold scores of all the training stays
     (:func:`inner_scores`); 0: on the model's own calibration stays (models up to 1.3.0)."""
 
+    @property
+    def inner_threshold(self) -> bool:
+        """Whether the threshold comes from inner out-of-fold scores (``threshold_folds``)."""
+        return self.threshold_folds >= 2
+
     def settings(self) -> dict[str, object]:
         """The procedure as plain values (experiment log, manifest)."""
         return {
@@ -138,8 +143,6 @@ def _fit_trees(
     procedure: Procedure,
 ) -> Fitted:
     target = sepsis_target(labels, groups, procedure.shift_h)
-    if procedure.tree_label == "target":
-        return fit(x, target, groups, procedure.params)
     tree_y, weight = tree_training(labels, groups, procedure.shift_h, procedure.tree_label)
     return fit(x, target, groups, procedure.params, tree_y, weight)
 
@@ -179,7 +182,7 @@ def fit_sepsis(
     groups = rows.groups[idx]
     labels = rows.labels[idx]
     fitted = _fit_trees(x, labels, groups, procedure)
-    if procedure.threshold_folds >= 2:
+    if procedure.inner_threshold:
         scores = inner_scores(x, labels, groups, procedure.threshold_folds, procedure)
         threshold, utility = best_threshold(labels, groups, scores)
         return SepsisFit(fitted, threshold, utility)

@@ -78,12 +78,12 @@ _THRESHOLD_UTILITY_HOW = {
 }
 
 
-def _threshold_method(threshold_folds: int) -> str:
-    if threshold_folds >= 2:
+def _threshold_method(procedure: Procedure) -> str:
+    if procedure.inner_threshold:
         return (
             "maximizes the challenge's normalized utility on out-of-fold probabilities of all "
-            f"training stays ({threshold_folds} inner stay-level folds, each model fitted like "
-            "this one)"
+            f"training stays ({procedure.threshold_folds} inner stay-level folds, each model "
+            "fitted like this one)"
         )
     return (
         "maximizes the challenge's normalized utility on the 25% of training stays held out "
@@ -183,7 +183,7 @@ def train_infection(
             s["lead_time_median_h"], "onset minus first alert in the window"
         ),
         "threshold_utility_calibration": _metric(
-            final.threshold_utility, _THRESHOLD_UTILITY_HOW[procedure.threshold_folds >= 2]
+            final.threshold_utility, _THRESHOLD_UTILITY_HOW[procedure.inner_threshold]
         ),
     }
     for p in points[1:]:
@@ -217,7 +217,7 @@ def train_infection(
         ),
         horizon_h=float(6 + procedure.shift_h),
         threshold=final.threshold,
-        threshold_method=_threshold_method(procedure.threshold_folds),
+        threshold_method=_threshold_method(procedure),
         training_data={
             "description": (
                 f"PhysioNet/CinC 2019 training set B (development part): {len(rows.stay_ids)} "

@@ -104,7 +104,7 @@ def test_committed_infection_model_was_trained_by_the_current_procedure() -> Non
     deployed = INFECTION_PROCEDURE
     manifest = read_manifest(ARTIFACTS_DIR / "infection.manifest.json")
     assert manifest.estimator == {**_estimator(deployed.params), "tree_label": deployed.tree_label}
-    assert manifest.threshold_method == _threshold_method(deployed.threshold_folds)
+    assert manifest.threshold_method == _threshold_method(deployed)
     assert manifest.horizon_h == 6 + deployed.shift_h
 
 
