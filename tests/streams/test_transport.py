@@ -306,17 +306,24 @@ def test_acknowledgements_of_the_previous_generation_are_forgotten(monkeypatch: 
     assert not consumer._acked and not consumer._acked_index and not consumer._gap
 
 
-def test_runs_acknowledged_since_the_last_commit_are_committed_together() -> None:
-    """Each run's offset is both acknowledged and the end of its gap: counted once, three
-    runs commit in one go (Faust's own bookkeeping advanced one run per commit)."""
+def _delivered(*runs: tuple[int, int]) -> Any:
+    """A consumer that committed 52 and has since delivered ``runs`` (first, last offset):
+    each run leaves its gap, as Faust's fetch loop records it."""
     consumer = _acking()
     consumer._committed_offset[_FTP] = 52
 
     async def deliver() -> None:
-        for first, last in ((53, 101), (102, 151), (152, 201)):
+        for first, last in runs:
             await consumer._add_gap(_FTP, first, last)
 
     asyncio.run(deliver())
+    return consumer
+
+
+def test_runs_acknowledged_since_the_last_commit_are_committed_together() -> None:
+    """Each run's offset is both acknowledged and the end of its gap: counted once, three
+    runs commit in one go (Faust's own bookkeeping advanced one run per commit)."""
+    consumer = _delivered((53, 101), (102, 151), (152, 201))
     for last in (101, 151, 201):
         consumer._acked[_FTP].append(last)
     assert consumer._new_offset(_FTP) == 202
@@ -327,14 +334,7 @@ def test_a_gap_is_committed_only_up_to_the_highest_acknowledged_offset() -> None
     """The partition read again with other run boundaries while a run of the first reading
     (up to 242) is still acknowledged: the run 191..260 of the second reading straddles it,
     and its records past 242 are not processed yet."""
-    consumer = _acking()
-    consumer._committed_offset[_FTP] = 52
-
-    async def deliver() -> None:
-        for first, last in ((53, 120), (121, 190), (191, 260)):
-            await consumer._add_gap(_FTP, first, last)
-
-    asyncio.run(deliver())
+    consumer = _delivered((53, 120), (121, 190), (191, 260))
     consumer._acked[_FTP].extend([120, 242])
     assert _commit_all(consumer) == 243
     consumer._acked[_FTP].append(260)  # the second reading's run processed
