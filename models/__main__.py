@@ -38,7 +38,7 @@ from models.experiment import (
     with_params,
 )
 from models.physionet_data import DEFAULT_CACHE, load_rows
-from models.sepsis import INFECTION_PROCEDURE, TREE_LABELS, Procedure
+from models.sepsis import CALIBRATIONS, INFECTION_PROCEDURE, TREE_LABELS, Procedure
 from models.train import LabelledRows, split_patients, train_complication, train_infection
 from scoring.risk import RISKS, Risk
 
@@ -105,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=INFECTION_PROCEDURE.threshold_folds,
         help="choose each fold's threshold on inner out-of-fold scores of all its training "
         "stays (K more fits per fold; 0: on its calibration stays, as up to model 1.3.0)",
+    )
+    ex.add_argument(
+        "--calibration",
+        choices=CALIBRATIONS,
+        default=INFECTION_PROCEDURE.calibration,
+        help="fit the Platt map on a held-out quarter of the stays, or on the inner "
+        "out-of-fold scores of all of them (the trees then learn from every stay; needs "
+        "--threshold-folds >= 2)",
     )
     for field, kind in _TREE_FIELDS.items():
         ex.add_argument(f"--{field.replace('_', '-')}", type=kind, default=None)
@@ -190,7 +198,9 @@ def _train(args: argparse.Namespace) -> int:
 def _experiment(args: argparse.Namespace) -> int:
     rows = load_rows(args.physionet, args.limit)
     params = with_params(INFECTION_PROCEDURE.params, **{f: getattr(args, f) for f in _TREE_FIELDS})
-    procedure = Procedure(params, args.shift_h, args.tree_label, args.threshold_folds)
+    procedure = Procedure(
+        params, args.shift_h, args.tree_label, args.threshold_folds, args.calibration
+    )
     result = run_experiment(rows, args.without, args.folds, procedure, args.name, args.oof)
     log_result(result, args.log)
     for p in result.points:

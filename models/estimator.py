@@ -1,11 +1,13 @@
-"""The estimator: gradient-boosted trees with Platt calibration on held-out patients.
+"""The estimator: gradient-boosted trees with Platt calibration on patients they did not see.
 
 ``HistGradientBoostingClassifier`` reads NaN natively (each split learns where missing
-values go), so a missing feature stays missing. Calibration: the trees are fitted on 75% of
-the patients, a sigmoid (Platt) map of their log-odds on the other 25%
+values go), so a missing feature stays missing. Calibration (:func:`fit`): the trees are
+fitted on 75% of the patients, a sigmoid (Platt) map of their log-odds on the other 25%
 (``CalibratedClassifierCV`` over a ``FrozenEstimator``); those held-out patients also choose
-the alert threshold. Sigmoid rather than isotonic: skl2onnx's isotonic calibrator differs
-from scikit-learn by up to 0.09 here, the sigmoid one by < 1e-6.
+the alert threshold. Or (:func:`fit_trees` + :func:`calibrate_on_scores`) the trees see every
+patient and the map is fitted on out-of-fold log-odds of other fits of the same trees.
+Sigmoid rather than isotonic: skl2onnx's isotonic calibrator differs from scikit-learn by up
+to 0.09 here, the sigmoid one by < 1e-6.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import numpy.typing as npt
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
@@ -90,19 +93,47 @@ def fit(
     """
     target = np.asarray(y).astype(np.int64)
     g = np.asarray(groups)
-    tree_target = target if tree_y is None else np.asarray(tree_y).astype(np.int64)
-    row_weight = None if tree_weight is None else np.asarray(tree_weight, dtype=np.float64)
     split = GroupShuffleSplit(
         n_splits=1, test_size=params.calibration_share, random_state=params.seed
     )
     train, calib = next(split.split(x, target, g))
+    tree_target = target if tree_y is None else tree_y
+    trees = _trees_on_rows(x, tree_target, g, params, tree_weight, train)
+    model = CalibratedClassifierCV(FrozenEstimator(trees), method="sigmoid")
+    model.fit(x[calib], target[calib])
+    return Fitted(unfreeze(model), calib.astype(np.int64))
+
+
+def fit_trees(
+    x: npt.NDArray[np.float32],
+    tree_y: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    params: TreeParams = DEFAULT_PARAMS,
+    tree_weight: npt.ArrayLike | None = None,
+) -> HistGradientBoostingClassifier:
+    """Trees on every patient (no calibration split; ``calibration_share`` is unused), as
+    :func:`fit` trains them otherwise. Calibrate with :func:`calibrate_on_scores`."""
+    return _trees_on_rows(x, tree_y, np.asarray(groups), params, tree_weight, np.arange(len(x)))
+
+
+def _trees_on_rows(
+    x: npt.NDArray[np.float32],
+    tree_y: npt.ArrayLike,
+    g: npt.NDArray[np.generic],
+    params: TreeParams,
+    tree_weight: npt.ArrayLike | None,
+    train: npt.NDArray[np.int64],
+) -> HistGradientBoostingClassifier:
+    """Trees on the rows ``train`` (less the early-stopping patients, if any)."""
+    tree_target = np.asarray(tree_y).astype(np.int64)
+    row_weight = None if tree_weight is None else np.asarray(tree_weight, dtype=np.float64)
     stop = params.early_stopping_share > 0.0
     val = np.zeros(0, dtype=np.int64)
     if stop:
         inner = GroupShuffleSplit(
             n_splits=1, test_size=params.early_stopping_share, random_state=params.seed
         )
-        keep, held = next(inner.split(train, target[train], g[train]))
+        keep, held = next(inner.split(train, tree_target[train], g[train]))
         train, val = train[keep], train[held]
     if row_weight is not None:
         train, val = train[row_weight[train] > 0.0], val[row_weight[val] > 0.0]
@@ -129,9 +160,51 @@ def fit(
         )
     else:
         trees.fit(x[train], tree_target[train], sample_weight=weights)
-    model = CalibratedClassifierCV(FrozenEstimator(trees), method="sigmoid")
-    model.fit(x[calib], target[calib])
-    return Fitted(unfreeze(model), calib.astype(np.int64))
+    return trees
+
+
+class _GivenLogOdds(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """A binary classifier whose log-odds are its input's first column: lets
+    ``CalibratedClassifierCV`` fit its sigmoid on log-odds computed elsewhere."""
+
+    def fit(self, x: npt.ArrayLike, y: npt.ArrayLike) -> _GivenLogOdds:
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def decision_function(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        return np.asarray(x, dtype=np.float64)[:, 0]
+
+    def predict(self, x: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        return np.asarray(self.decision_function(x) > 0.0, dtype=np.int64)
+
+
+def calibrate_on_scores(
+    trees: HistGradientBoostingClassifier, log_odds: npt.ArrayLike, y: npt.ArrayLike
+) -> tuple[CalibratedClassifierCV, npt.NDArray[np.float64]]:
+    """``trees`` with a sigmoid (Platt) map fitted on ``log_odds`` against ``y``, and the
+    mapped probabilities of ``log_odds``.
+
+    ``log_odds`` are out-of-fold: each row's comes from trees fitted the same way on other
+    patients, so the map is fitted on patients its scorer did not see, as with a held-out
+    share, while ``trees`` learn from every patient. The model is the same
+    ``CalibratedClassifierCV`` (and ONNX graph) as :func:`fit` makes."""
+    column = np.asarray(log_odds, dtype=np.float64).reshape(-1, 1)
+    target = np.asarray(y).astype(np.int64)
+    given = _GivenLogOdds().fit(column, target)
+    model = CalibratedClassifierCV(FrozenEstimator(given), method="sigmoid")
+    model.fit(column, target)
+    mapped = np.asarray(model.predict_proba(column)[:, 1], dtype=np.float64)
+    for calibrated in model.calibrated_classifiers_:
+        calibrated.estimator = trees
+    model.estimator = trees
+    return model, mapped
+
+
+def log_odds(
+    trees: HistGradientBoostingClassifier, x: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float64]:
+    """The trees' raw log-odds per row (what the sigmoid calibration maps)."""
+    return np.asarray(trees.decision_function(x), dtype=np.float64)
 
 
 def _tree_weights(

@@ -5,9 +5,10 @@ Target: the row's SepsisLabel, extended ``shift_h`` hours earlier (rows from
 onset, i.e. 6 h before the first SepsisLabel row. Evaluation always uses the challenge's own
 labels and utility.
 
-Each fold's model is fitted exactly like the deployed one (trees on 75% of the training
-stays, calibration and the utility-maximizing threshold on the other 25%), then scores the
-held-out stays: the cross-validated figures estimate the deployed procedure.
+Each fold's model is fitted exactly like the deployed one (one :class:`Procedure`: trees on
+75% of the training stays and calibration on the other 25%, the utility-maximizing threshold
+on inner out-of-fold scores; or, with out-of-fold calibration, trees on every training stay),
+then scores the held-out stays: the cross-validated figures estimate the deployed procedure.
 """
 
 from __future__ import annotations
@@ -17,9 +18,20 @@ from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 
-from models.estimator import DEFAULT_PARAMS, Fitted, TreeParams, fit, probabilities, tree_count
+from models.estimator import (
+    DEFAULT_PARAMS,
+    Fitted,
+    TreeParams,
+    calibrate_on_scores,
+    fit,
+    fit_trees,
+    log_odds,
+    probabilities,
+    tree_count,
+)
 from models.inputs import InputSpec
 from models.physionet_data import PhysionetRows
 from models.utility import CHALLENGE, alert_gains, best_threshold, onset_offsets, stay_positions
@@ -68,6 +80,17 @@ INFECTION_THRESHOLD_FOLDS = 3
 all its training stays (since 1.4.0; on the calibration stays before). Together with the
 utility-shaped trees: +0.014 CV utility on the committed folds; docs/models.md, session 7."""
 
+Calibration = Literal["held-out", "out-of-fold"]
+"""Where the Platt map (and the threshold's probabilities) come from:
+
+- ``held-out``: the trees learn from 75% of the training stays; the map is fitted on the
+  trees' log-odds of the other 25% (models up to 1.4.0);
+- ``out-of-fold``: the trees learn from every training stay; the map is fitted on the
+  inner out-of-fold log-odds of all of them (trees fitted the same way on the other inner
+  folds), which also choose the threshold. Needs ``threshold_folds`` >= 2.
+"""
+CALIBRATIONS: tuple[Calibration, ...] = get_args(Calibration)
+
 
 @dataclass(frozen=True, slots=True)
 class Procedure:
@@ -82,6 +105,13 @@ class Procedure:
     threshold_folds: int = INFECTION_THRESHOLD_FOLDS
     """>= 2: the threshold is chosen on inner out-of-fold scores of all the training stays
     (:func:`inner_scores`); 0: on the model's own calibration stays (models up to 1.3.0)."""
+    calibration: Calibration = "held-out"
+
+    def __post_init__(self) -> None:
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(f"unknown calibration {self.calibration!r}")
+        if self.calibration == "out-of-fold" and not self.inner_threshold:
+            raise ValueError("out-of-fold calibration needs threshold_folds >= 2")
 
     @property
     def inner_threshold(self) -> bool:
@@ -95,6 +125,7 @@ class Procedure:
             "shift_h": self.shift_h,
             "tree_label": self.tree_label,
             "threshold_folds": self.threshold_folds,
+            "calibration": self.calibration,
         }
 
 
@@ -136,7 +167,7 @@ class SepsisFit:
     """Normalized utility at the threshold on the stays that chose it (in-sample for it)."""
 
 
-def _fit_trees(
+def _fit_held_out(
     x: npt.NDArray[np.float32],
     labels: npt.NDArray[np.int8],
     groups: npt.NDArray[np.int64],
@@ -145,6 +176,18 @@ def _fit_trees(
     target = sepsis_target(labels, groups, procedure.shift_h)
     tree_y, weight = tree_training(labels, groups, procedure.shift_h, procedure.tree_label)
     return fit(x, target, groups, procedure.params, tree_y, weight)
+
+
+def _inner_folds(
+    x: npt.NDArray[np.float32],
+    labels: npt.NDArray[np.int8],
+    groups: npt.NDArray[np.int64],
+    folds: int,
+    procedure: Procedure,
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """The inner stay-level folds: (training rows, held-out rows), each sorted."""
+    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=procedure.params.seed)
+    return [(np.sort(tr), np.sort(he)) for tr, he in splitter.split(x, labels, groups)]
 
 
 def inner_scores(
@@ -157,12 +200,38 @@ def inner_scores(
     """Out-of-fold probabilities of these rows: ``folds`` models fitted like the final one
     (trees and calibration) on the other stays, each scoring the stays it did not see."""
     out = np.zeros(len(labels))
-    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=procedure.params.seed)
-    for train, held in splitter.split(x, labels, groups):
-        tr, he = np.sort(train), np.sort(held)
-        model = _fit_trees(x[tr], labels[tr], groups[tr], procedure)
+    for tr, he in _inner_folds(x, labels, groups, folds, procedure):
+        model = _fit_held_out(x[tr], labels[tr], groups[tr], procedure)
         out[he] = probabilities(model.model, x[he])
     return out
+
+
+def _trees_on_all(
+    x: npt.NDArray[np.float32],
+    labels: npt.NDArray[np.int8],
+    groups: npt.NDArray[np.int64],
+    procedure: Procedure,
+) -> HistGradientBoostingClassifier:
+    tree_y, weight = tree_training(labels, groups, procedure.shift_h, procedure.tree_label)
+    return fit_trees(x, tree_y, groups, procedure.params, weight)
+
+
+def _fit_out_of_fold(
+    x: npt.NDArray[np.float32],
+    labels: npt.NDArray[np.int8],
+    groups: npt.NDArray[np.int64],
+    procedure: Procedure,
+) -> SepsisFit:
+    """Trees on every stay; the Platt map and the threshold from the inner out-of-fold
+    log-odds of all of them (``calibration="out-of-fold"``)."""
+    raw = np.zeros(len(labels))
+    for tr, he in _inner_folds(x, labels, groups, procedure.threshold_folds, procedure):
+        raw[he] = log_odds(_trees_on_all(x[tr], labels[tr], groups[tr], procedure), x[he])
+    trees = _trees_on_all(x, labels, groups, procedure)
+    target = sepsis_target(labels, groups, procedure.shift_h)
+    model, scores = calibrate_on_scores(trees, raw, target)
+    threshold, utility = best_threshold(labels, groups, scores)
+    return SepsisFit(Fitted(model, np.arange(len(labels), dtype=np.int64)), threshold, utility)
 
 
 def fit_sepsis(
@@ -176,12 +245,15 @@ def fit_sepsis(
     The threshold maximizes the utility on the model's calibration stays; with
     ``procedure.threshold_folds`` >= 2, on out-of-fold probabilities of all these stays
     instead (:func:`inner_scores`: that many more fits, a threshold chosen on about four
-    times as many stays, by models fitted on fewer)."""
+    times as many stays, by models fitted on fewer). With ``calibration="out-of-fold"`` the
+    trees learn from every stay and those out-of-fold scores also fit the calibration."""
     idx = np.arange(len(rows.labels)) if index is None else index
     x = spec.from_columns(rows.features[idx], rows.columns)
     groups = rows.groups[idx]
     labels = rows.labels[idx]
-    fitted = _fit_trees(x, labels, groups, procedure)
+    if procedure.calibration == "out-of-fold":
+        return _fit_out_of_fold(x, labels, groups, procedure)
+    fitted = _fit_held_out(x, labels, groups, procedure)
     if procedure.inner_threshold:
         scores = inner_scores(x, labels, groups, procedure.threshold_folds, procedure)
         threshold, utility = best_threshold(labels, groups, scores)

@@ -38,6 +38,7 @@ from models.physionet_eval import OperatingPoint, evaluate
 from models.selection import choose_inputs
 from models.sepsis import (
     INFECTION_PROCEDURE,
+    Calibration,
     Procedure,
     SepsisCV,
     TreeLabel,
@@ -61,6 +62,25 @@ def _estimator(params: TreeParams) -> dict[str, Any]:
     return {"kind": ESTIMATOR_KIND, **params.as_dict()}
 
 
+_CALIBRATION_KIND: dict[Calibration, str] = {
+    "held-out": ESTIMATOR_KIND,
+    "out-of-fold": (
+        "HistGradientBoostingClassifier on all training patients + CalibratedClassifierCV"
+        "(sigmoid) fitted on inner out-of-fold log-odds of the same trees"
+    ),
+}
+
+
+def infection_estimator(procedure: Procedure) -> dict[str, Any]:
+    """The manifest's ``estimator`` entry of an infection model fitted by ``procedure`` (its
+    ``kind`` says where the calibration came from)."""
+    return {
+        "kind": _CALIBRATION_KIND[procedure.calibration],
+        **procedure.params.as_dict(),
+        "tree_label": procedure.tree_label,
+    }
+
+
 _TREE_LABEL_TEXT: dict[TreeLabel, str] = {
     "target": ", which the trees also learn",
     "no-late": "; the trees learn it without the rows after onset + 3 h",
@@ -78,12 +98,20 @@ _THRESHOLD_UTILITY_HOW = {
 }
 
 
+_INNER_FITS: dict[Calibration, str] = {
+    "held-out": "each model fitted like this one",
+    "out-of-fold": (
+        "each one's trees fitted like this model's; their log-odds also fit its calibration"
+    ),
+}
+
+
 def _threshold_method(procedure: Procedure) -> str:
     if procedure.inner_threshold:
         return (
             "maximizes the challenge's normalized utility on out-of-fold probabilities of all "
-            f"training stays ({procedure.threshold_folds} inner stay-level folds, each model "
-            "fitted like this one)"
+            f"training stays ({procedure.threshold_folds} inner stay-level folds, "
+            f"{_INNER_FITS[procedure.calibration]})"
         )
     return (
         "maximizes the challenge's normalized utility on the 25% of training stays held out "
@@ -230,7 +258,7 @@ def train_infection(
             "septic_stays": septic,
             "license": "ODbL v1.0 (PhysioNet); Reyna et al., Crit Care Med 2020;48:210",
         },
-        estimator={**_estimator(procedure.params), "tree_label": procedure.tree_label},
+        estimator=infection_estimator(procedure),
         metrics=metrics,
         synthetic=False,
         license_notes="Trained on ODbL data: attribute PhysioNet/CinC 2019 (Reyna et al. 2020).",

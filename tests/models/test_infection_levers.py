@@ -99,11 +99,11 @@ def test_committed_infection_model_was_trained_by_the_current_procedure() -> Non
     from models.manifest import read_manifest
     from models.sepsis import INFECTION_PROCEDURE
     from models.serving import ARTIFACTS_DIR
-    from models.train import _estimator, _threshold_method
+    from models.train import _threshold_method, infection_estimator
 
     deployed = INFECTION_PROCEDURE
     manifest = read_manifest(ARTIFACTS_DIR / "infection.manifest.json")
-    assert manifest.estimator == {**_estimator(deployed.params), "tree_label": deployed.tree_label}
+    assert manifest.estimator == infection_estimator(deployed)
     assert manifest.threshold_method == _threshold_method(deployed)
     assert manifest.horizon_h == 6 + deployed.shift_h
 
