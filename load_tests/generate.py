@@ -1,11 +1,15 @@
 """Load generator: pre-encoded messages into an input topic, at a rate or as fast as possible.
 
 Messages are encoded before timing starts (see :mod:`load_tests.workload`) and split by
-patient over several producer processes, so that one patient's messages keep their order (one
-producer, one partition) while the producers together outrun the worker: kafka-python alone
-tops out near 40k messages/s here. Every send loop is bounded by its message list and by a
-deadline, and the producer's own achieved rate is reported so that a slow producer can never
-pass for a slow pipeline.
+Kafka partition over several producer processes: each partition is written by one producer
+only, so one patient's messages keep their order, while the producers together outrun the
+worker (kafka-python alone tops out near 40k messages/s here). One writer per partition also
+keeps clear of a Tansu 0.6.0 race: it raises a partition's high watermark before it stores the
+batch, so a fetch during two overlapping produces from different connections can be answered
+with the later batch only, and the consumer moves past the earlier one for good
+(docs/performance.md, "Broker quirks"). Every send loop is bounded by its message list and by
+a deadline; the producers' achieved rate and every delivery the broker refused are reported,
+so that a slow producer can never pass for a slow pipeline nor a refused send for a lost one.
 """
 
 from __future__ import annotations
@@ -13,16 +17,20 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import time
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event as MpEvent
 
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 
+from ews.settings import Settings
 from load_tests.workload import TIME_TOKEN, Format, Workload, build
+from streams.bulk import Partitioner
+from streams.publish import ensure_topics
 
 Message = tuple[str, bytes]
+Addressed = tuple[str, bytes, int]
+"""A message and the partition it goes to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,29 +38,62 @@ class ProduceStats:
     """What the producers achieved."""
 
     sent: int
+    """Messages handed to the producers (each either delivered or counted in ``failed``)."""
     seconds: float
     """From the common start to the last producer's flush."""
+    failed: int = 0
+    """Sends the broker refused (a non-retriable error): never on the topic."""
+
+    @property
+    def delivered(self) -> int:
+        return self.sent - self.failed
 
     @property
     def rate(self) -> float:
         return self.sent / self.seconds if self.seconds > 0 else 0.0
 
 
-def shard(messages: Sequence[Message], n: int) -> list[list[Message]]:
-    """Split by patient key (stable hash), keeping each patient's order."""
-    shards: list[list[Message]] = [[] for _ in range(n)]
+def shard(messages: Sequence[Message], n: int, partitions: int) -> list[list[Addressed]]:
+    """Split by Kafka partition (the default key partitioner's), partition ``p`` to shard
+    ``p % n``: every partition has one writer, and each patient's order is kept."""
+    partition_of = Partitioner()
+    shards: list[list[Addressed]] = [[] for _ in range(n)]
     for key, value in messages:
-        shards[zlib.crc32(key.encode()) % n].append((key, value))
+        p = partition_of(key.encode(), partitions)
+        shards[p % n].append((key, value, p))
     return shards
+
+
+def topic_partitions(bootstrap: str, topic: str) -> int:
+    """The partition count of an existing topic."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        found = consumer.partitions_for_topic(topic)
+    finally:
+        consumer.close()
+    if not found:
+        raise ValueError(f"topic {topic} does not exist: create it first (ensure_topics)")
+    return len(found)
+
+
+class _Failures:
+    """Counts the sends the broker refused (kafka-python's errback, on its I/O thread)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, exc: BaseException) -> None:
+        self.count += 1
 
 
 def _send_loop(
     producer: KafkaProducer,
     topic: str,
-    messages: Sequence[Message],
+    messages: Sequence[Addressed],
     rate: float | None,
     deadline: float,
     stamp: bool,
+    failures: _Failures,
 ) -> int:
     """Send ``messages`` paced at ``rate``/s (``None``: flat out) until done or ``deadline``."""
     start = time.monotonic()
@@ -66,10 +107,11 @@ def _send_loop(
         # sleeping per message cannot keep thousands of messages/s.
         due = total if rate is None else min(total, int((now - start) * rate) + 1)
         while sent < due:
-            key, value = messages[sent]
+            key, value, partition = messages[sent]
             if stamp:
                 value = value.replace(TIME_TOKEN, b"%d" % int(time.time() * 1000))
-            producer.send(topic, key=key.encode(), value=value)
+            future = producer.send(topic, key=key.encode(), value=value, partition=partition)
+            future.add_errback(failures)
             sent += 1
             if rate is None and sent % 4096 == 0 and time.monotonic() >= deadline:
                 break
@@ -81,13 +123,13 @@ def _send_loop(
 def _child(
     bootstrap: str,
     topic: str,
-    messages: list[Message],
+    messages: list[Addressed],
     rate: float | None,
     duration_s: float,
     stamp: bool,
     linger_ms: int,
     go: MpEvent,
-    results: mp.Queue[tuple[int, float]],
+    results: mp.Queue[tuple[int, int, float]],
 ) -> None:
     producer = KafkaProducer(
         bootstrap_servers=bootstrap,
@@ -99,9 +141,10 @@ def _child(
     try:
         go.wait(timeout=120)
         deadline = time.monotonic() + duration_s
-        sent = _send_loop(producer, topic, messages, rate, deadline, stamp)
+        failures = _Failures()
+        sent = _send_loop(producer, topic, messages, rate, deadline, stamp, failures)
         producer.flush(timeout=60)
-        results.put((sent, time.time()))
+        results.put((sent, failures.count, time.time()))
     finally:
         producer.close(timeout=5)
 
@@ -117,9 +160,12 @@ def produce(
     stamp_send_time: bool = False,
     linger_ms: int = 5,
 ) -> ProduceStats:
-    """Send ``messages`` to the full topic name ``topic``; returns the producers' figures.
+    """Send ``messages`` to the full topic name ``topic`` (which must exist); returns the
+    producers' figures.
 
-    ``rate`` (messages/s over all producers) paces the send; ``None`` sends flat out.
+    Each producer process writes whole partitions (:func:`shard`); there are at most as many
+    processes as partitions. ``rate`` (messages/s over all producers, each paced by its share
+    of the messages) paces the send; ``None`` sends flat out.
     ``stamp_send_time`` writes the wall clock at send into each message's event time
     (:data:`load_tests.workload.TIME_TOKEN`), for the latency probe. ``linger_ms`` is the
     producers' batching wait (Kafka's default is 5 ms; see docs/performance.md for what it
@@ -127,8 +173,8 @@ def produce(
     """
     ctx = mp.get_context("spawn")  # no inherited client sockets or threads
     go = ctx.Event()
-    results: mp.Queue[tuple[int, float]] = ctx.Queue()
-    per_rate = rate / processes if rate else None
+    results: mp.Queue[tuple[int, int, float]] = ctx.Queue()
+    parts = [p for p in shard(messages, processes, topic_partitions(bootstrap, topic)) if p]
     procs = [
         ctx.Process(
             target=_child,
@@ -136,7 +182,7 @@ def produce(
                 bootstrap,
                 topic,
                 part,
-                per_rate,
+                rate * len(part) / len(messages) if rate else None,
                 duration_s,
                 stamp_send_time,
                 linger_ms,
@@ -145,7 +191,7 @@ def produce(
             ),
             daemon=True,
         )
-        for part in shard(messages, processes)
+        for part in parts
     ]
     for p in procs:
         p.start()
@@ -155,8 +201,9 @@ def produce(
     outcomes = [results.get(timeout=duration_s + 120) for _ in procs]
     for p in procs:
         p.join(timeout=30)
-    sent = sum(n for n, _ in outcomes)
-    return ProduceStats(sent, max(t for _, t in outcomes) - started)
+    sent = sum(n for n, _, _ in outcomes)
+    failed = sum(f for _, f, _ in outcomes)
+    return ProduceStats(sent, max((t for _, _, t in outcomes), default=started) - started, failed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -183,7 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         interval_s=args.interval_s,
     )
     messages = build(workload)
-    topic = f"{args.topic_prefix}.{workload.topic}"
+    # The service's topics at its partition count (EWS_TOPIC_PARTITIONS), as a worker would.
+    settings = Settings(bootstrap_servers=args.bootstrap, topic_prefix=args.topic_prefix)
+    ensure_topics(settings)
+    topic = settings.topic(workload.topic)
     stats = produce(
         args.bootstrap,
         topic,
@@ -193,7 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         duration_s=args.duration,
         linger_ms=args.linger_ms,
     )
-    print(f"sent {stats.sent} messages to {topic} in {stats.seconds:.2f} s ({stats.rate:,.0f}/s)")
+    print(
+        f"sent {stats.sent} messages to {topic} in {stats.seconds:.2f} s ({stats.rate:,.0f}/s), "
+        f"{stats.failed} refused by the broker"
+    )
     return 0
 
 

@@ -75,8 +75,8 @@ def event_time_ms(value: bytes) -> int | None:
 async def _collect(
     bootstrap: str, topic: str, result: LatencyResult, expected: list[int], stop_at: float
 ) -> None:
-    """Read ``topic`` until ``expected[0]`` outputs (the producers set it to what they sent
-    once done) or ``stop_at``."""
+    """Read ``topic`` until ``expected[0]`` outputs (the producers set it to what the broker
+    took once done) or ``stop_at``."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -126,7 +126,7 @@ async def _probe(
         linger_ms=result.linger_ms,
     )
     if result.output != "alerts":
-        expected[0] = result.produced.sent
+        expected[0] = result.produced.delivered
     await collector
 
 

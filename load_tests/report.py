@@ -152,7 +152,11 @@ def render(
             f"| {b['faust-empty'].rate:,.0f} | {b['faust-table'].rate:,.0f} | {w.lost} |"
         )
     lines += ["", "Producer (kafka-python, 2 processes, pre-encoded):"]
-    lines += [f"- {label}: {s.worker.produced.rate:,.0f} msg/s" for label, s in sections.items()]
+    lines += [
+        f"- {label}: {s.worker.produced.rate:,.0f} msg/s, "
+        f"{s.worker.produced.failed} refused by the broker"
+        for label, s in sections.items()
+    ]
     eight = sections.get("8-obs")
     lines += ["", "| memory | value |", "|---|---:|"]
     for label, s in sections.items():
@@ -169,7 +173,8 @@ def render(
         "",
         f"Latency (event time = wall clock at send -> {latency.output} record read back), "
         f"{latency.rate:,.0f} msg/s for {latency.duration_s:g} s, 1 observation per message; "
-        f"producer achieved {produced.rate if produced else 0:,.0f} msg/s, "
+        f"producer achieved {produced.rate if produced else 0:,.0f} msg/s "
+        f"({produced.failed if produced else 0} refused by the broker), "
         f"{len(latency.latencies_ms):,} outputs seen:",
         "",
         "| probe | p50 ms | p95 ms | p99 ms | max ms |",

@@ -11,6 +11,7 @@ import pytest
 from load_tests.accounting import Accounting, LostMessagesError, metric_total
 from load_tests.generate import shard
 from load_tests.workload import TIME_TOKEN, Workload, build, template_frames
+from streams.bulk import Partitioner
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +52,15 @@ def test_workload_shapes(frames: object) -> None:
     assert TIME_TOKEN in eight[0][1]
     hl7 = build(Workload(patients=1, messages=1, obs_per_message=20, fmt="hl7v2"), frames)  # type: ignore[arg-type]
     assert hl7[0][1].count(b"\rOBX|") == 20
-    # One patient's messages go to one producer, in order.
-    parts = shard(one, 2)
+    # One patient's messages go to one producer, in order; each partition has one producer.
+    parts = shard(one, 2, 4)
     assert sum(len(p) for p in parts) == 20
-    for part in parts:
-        for key in {k for k, _ in part}:
-            assert [v for k, v in part if k == key] == [v for k, v in one if k == key]
+    for i, part in enumerate(parts):
+        assert {p % 2 for _, _, p in part} <= {i}
+        for key in {k for k, _, _ in part}:
+            assert [v for k, v, _ in part if k == key] == [v for k, v in one if k == key]
+    partition_of = Partitioner()
+    assert all(p == partition_of(k.encode(), 4) for part in parts for k, _, p in part)
 
 
 def test_metric_total() -> None:
@@ -102,6 +106,7 @@ def test_broker_floor_reads_back_every_probe_message() -> None:
     with EmbeddedBroker() as broker:
         floor = run_broker_floor(broker.bootstrap, rate=200, duration_s=2, partitions=2)
     assert floor.produced is not None and 300 <= floor.produced.sent <= 400  # paced, bounded
+    assert floor.produced.failed == 0
     assert len(floor.latencies_ms) == floor.produced.sent
     assert 0 <= floor.percentile(50) < 5_000
     md = render(Plan.quick(), {}, floor, True, "", floor)
