@@ -196,11 +196,14 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _experiment(args: argparse.Namespace) -> int:
-    rows = load_rows(args.physionet, args.limit)
     params = with_params(INFECTION_PROCEDURE.params, **{f: getattr(args, f) for f in _TREE_FIELDS})
-    procedure = Procedure(
-        params, args.shift_h, args.tree_label, args.threshold_folds, args.calibration
-    )
+    try:  # before the rows are built: a bad combination fails at once
+        procedure = Procedure(
+            params, args.shift_h, args.tree_label, args.threshold_folds, args.calibration
+        )
+    except ValueError as exc:
+        raise SystemExit(f"models experiment: {exc}") from None
+    rows = load_rows(args.physionet, args.limit)
     result = run_experiment(rows, args.without, args.folds, procedure, args.name, args.oof)
     log_result(result, args.log)
     for p in result.points:

@@ -75,10 +75,11 @@ TREE_LABELS: tuple[TreeLabel, ...] = get_args(TreeLabel)
 DEFAULT_TREE_LABEL: TreeLabel = "target"
 INFECTION_TREE_LABEL: TreeLabel = "utility"
 """What the deployed infection model's trees learn (since 1.4.0; ``target`` before)."""
-INFECTION_THRESHOLD_FOLDS = 3
-"""The deployed infection model's threshold is chosen on inner 3-fold out-of-fold scores of
-all its training stays (since 1.4.0; on the calibration stays before). Together with the
-utility-shaped trees: +0.014 CV utility on the committed folds; docs/models.md, session 7."""
+INFECTION_THRESHOLD_FOLDS = 5
+"""The deployed infection model's threshold (and, since 1.5.0, its calibration) comes from
+inner 5-fold out-of-fold scores of all its training stays (3 folds in 1.4.0; on the
+calibration stays before). Inner-fold thresholds with the utility-shaped trees: +0.014 CV
+utility on the committed folds (docs/models.md, session 7)."""
 
 Calibration = Literal["held-out", "out-of-fold"]
 """Where the Platt map (and the threshold's probabilities) come from:
@@ -90,6 +91,10 @@ Calibration = Literal["held-out", "out-of-fold"]
   folds), which also choose the threshold. Needs ``threshold_folds`` >= 2.
 """
 CALIBRATIONS: tuple[Calibration, ...] = get_args(Calibration)
+INFECTION_CALIBRATION: Calibration = "out-of-fold"
+"""The deployed infection model's calibration (since 1.5.0; ``held-out`` before). With 5
+inner folds: +0.002, +0.003 and +0.019 CV utility over 1.4.0 on three fold draws
+(docs/models.md, session 9)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +110,15 @@ class Procedure:
     threshold_folds: int = INFECTION_THRESHOLD_FOLDS
     """>= 2: the threshold is chosen on inner out-of-fold scores of all the training stays
     (:func:`inner_scores`); 0: on the model's own calibration stays (models up to 1.3.0)."""
-    calibration: Calibration = "held-out"
+    calibration: Calibration = INFECTION_CALIBRATION
 
     def __post_init__(self) -> None:
         if self.calibration not in CALIBRATIONS:
             raise ValueError(f"unknown calibration {self.calibration!r}")
         if self.calibration == "out-of-fold" and not self.inner_threshold:
-            raise ValueError("out-of-fold calibration needs threshold_folds >= 2")
+            raise ValueError(
+                "out-of-fold calibration needs threshold_folds >= 2 (or calibration held-out)"
+            )
 
     @property
     def inner_threshold(self) -> bool:

@@ -73,10 +73,14 @@ _CALIBRATION_KIND: dict[Calibration, str] = {
 
 def infection_estimator(procedure: Procedure) -> dict[str, Any]:
     """The manifest's ``estimator`` entry of an infection model fitted by ``procedure`` (its
-    ``kind`` says where the calibration came from)."""
+    ``kind`` says where the calibration came from; out-of-fold calibration holds no stays
+    back, so ``calibration_share`` is left out then)."""
+    params = procedure.params.as_dict()
+    if procedure.calibration == "out-of-fold":
+        del params["calibration_share"]
     return {
         "kind": _CALIBRATION_KIND[procedure.calibration],
-        **procedure.params.as_dict(),
+        **params,
         "tree_label": procedure.tree_label,
     }
 

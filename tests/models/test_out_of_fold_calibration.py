@@ -3,6 +3,9 @@ and the Platt map is fitted on inner out-of-fold log-odds (``Procedure.calibrati
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.calibration import CalibratedClassifierCV
@@ -51,7 +54,7 @@ def test_out_of_fold_calibration_trains_the_trees_on_every_stay() -> None:
     on_all = fit_trees(x, tree_y, rows.groups, SMALL, weight)
     assert np.array_equal(log_odds(done.fitted.model.estimator, x), log_odds(on_all, x))
     assert done.fitted.calibration_rows.tolist() == list(range(rows.labels.size))
-    held_out = fit_sepsis(rows, SPEC, procedure=Procedure(SMALL, 0, "target", 3))
+    held_out = fit_sepsis(rows, SPEC, procedure=Procedure(SMALL, 0, "target", 3, "held-out"))
     assert not np.array_equal(log_odds(held_out.fitted.model.estimator, x), log_odds(on_all, x))
     p = probabilities(done.fitted.model, x)
     assert p[rows.labels == 1].mean() > p[rows.labels == 0].mean()
@@ -71,16 +74,30 @@ def test_out_of_fold_calibration_needs_inner_folds() -> None:
 def test_experiment_command_takes_the_calibration() -> None:
     from models.__main__ import build_parser
 
-    args = build_parser().parse_args(["experiment", "--calibration", "out-of-fold"])
-    assert args.calibration == "out-of-fold"
+    # the deployed procedure's calibration (since 1.5.0) is the default, as train does
+    assert build_parser().parse_args(["experiment"]).calibration == "out-of-fold"
+    args = build_parser().parse_args(["experiment", "--calibration", "held-out"])
+    assert args.calibration == "held-out"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["experiment", "--calibration", "isotonic"])
+
+
+def test_experiment_command_refuses_out_of_fold_calibration_without_inner_folds(
+    tmp_path: Path,
+) -> None:
+    from models.__main__ import main
+
+    # refused before any row is built (the data path does not exist)
+    missing = str(tmp_path / "none.tar.gz")
+    refusal = re.escape("threshold_folds >= 2 (or calibration held-out)")
+    with pytest.raises(SystemExit, match=refusal):
+        main(["experiment", "--threshold-folds", "0", "--physionet", missing])
 
 
 def test_the_manifest_says_where_the_calibration_came_from() -> None:
     from models.train import _threshold_method, infection_estimator
 
-    held_out = Procedure(SMALL)
+    held_out = Procedure(SMALL, calibration="held-out")
     out_of_fold = Procedure(SMALL, calibration="out-of-fold")
     assert "held-out patients" in infection_estimator(held_out)["kind"]
     assert "out-of-fold log-odds" in infection_estimator(out_of_fold)["kind"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from models.estimator import fit, probabilities
-from models.sepsis import TREE_LABELS, sepsis_target, tree_training
+from models.sepsis import INFECTION_THRESHOLD_FOLDS, TREE_LABELS, sepsis_target, tree_training
 from models.utility import alert_gains, normalized_utility, row_utilities, utility_curve
 from tests.models.helpers import SMALL, training_rows
 
@@ -116,6 +116,7 @@ def test_inner_scores_are_out_of_fold_probabilities_of_every_row() -> None:
 def test_experiment_command_takes_the_threshold_folds() -> None:
     from models.__main__ import build_parser
 
-    assert build_parser().parse_args(["experiment"]).threshold_folds == 3  # as train does
+    # as train does
+    assert build_parser().parse_args(["experiment"]).threshold_folds == INFECTION_THRESHOLD_FOLDS
     args = build_parser().parse_args(["experiment", "--threshold-folds", "0"])
     assert args.threshold_folds == 0
