@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event as MpEvent
@@ -54,13 +55,21 @@ class ProduceStats:
 
 
 def shard(messages: Sequence[Message], n: int, partitions: int) -> list[list[Addressed]]:
-    """Split by Kafka partition (the default key partitioner's), partition ``p`` to shard
-    ``p % n``: every partition has one writer, and each patient's order is kept."""
+    """Split by Kafka partition (the default key partitioner's): every partition has one
+    writer, and each shard keeps the messages' order (so each patient's). The largest
+    partitions are placed first, each on the shard with the fewest messages so far, so that
+    no producer has much more to send than the others."""
     partition_of = Partitioner()
+    addressed = [(key, value, partition_of(key.encode(), partitions)) for key, value in messages]
+    sizes = Counter(p for _, _, p in addressed)
+    load = [0] * n
+    owner: dict[int, int] = {}
+    for p, size in sizes.most_common():
+        owner[p] = load.index(min(load))
+        load[owner[p]] += size
     shards: list[list[Addressed]] = [[] for _ in range(n)]
-    for key, value in messages:
-        p = partition_of(key.encode(), partitions)
-        shards[p % n].append((key, value, p))
+    for message in addressed:
+        shards[owner[message[2]]].append(message)
     return shards
 
 

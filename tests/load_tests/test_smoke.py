@@ -3,6 +3,7 @@ accounting catches a lost message. Speed is not tested here (see load_tests/repo
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import msgspec
@@ -55,12 +56,18 @@ def test_workload_shapes(frames: object) -> None:
     # One patient's messages go to one producer, in order; each partition has one producer.
     parts = shard(one, 2, 4)
     assert sum(len(p) for p in parts) == 20
-    for i, part in enumerate(parts):
-        assert {p % 2 for _, _, p in part} <= {i}
+    owners = [{p for _, _, p in part} for part in parts]
+    assert not owners[0] & owners[1]
+    for part in parts:
         for key in {k for k, _, _ in part}:
             assert [v for k, v, _ in part if k == key] == [v for k, v in one if k == key]
     partition_of = Partitioner()
     assert all(p == partition_of(k.encode(), 4) for part in parts for k, _, p in part)
+    # balanced by message count: the largest partitions first, each to the lighter producer
+    many = build(Workload(patients=200, messages=2000, obs_per_message=1), frames)  # type: ignore[arg-type]
+    sizes = sorted((len(p) for p in shard(many, 2, 8)), reverse=True)
+    biggest = max(Counter(partition_of(k.encode(), 8) for k, _ in many).values())
+    assert sum(sizes) == 2000 and sizes[0] - sizes[1] <= biggest
 
 
 def test_metric_total() -> None:
