@@ -1,7 +1,7 @@
 """HL7 v2 ORU^R01 (lab and device results) and ADT (admissions) -> canonical events, parsed with
 python-hl7.
 
-Mapped: MSH-9 (ORU^R01, or ADT^A01/A04/A08), MSH-10 control id (``source_msg_id``), PID-3 first
+Mapped: MSH-9 (ORU^R01, or ADT^A01/A04/A06/A08), MSH-10 control id (``source_msg_id``), PID-3 first
 identifier (patient id). For an ORU: OBR-2/OBR-3 order numbers and OBR-7 collection time, and
 per OBX: OBX-2 value type, OBX-3 code (``code^text^system``, alternate ``^code^text^system`` in
 components 4-6; ``LN`` is LOINC), OBX-4 sub-id, OBX-5 value (comparator prefixes ``<``,
@@ -13,9 +13,10 @@ components 4-6; ``LN`` is LOINC), OBX-4 sub-id, OBX-5 value (comparator prefixes
 the original. OBX-11: F final, P preliminary, C corrected, D/W retraction, X ``MISSING_VALUE``;
 any other status is ``UNSUPPORTED`` and an empty one is ``SCHEMA``.
 
-An ADT^A01 (admit), A04 (register) or A08 (update) is one item, a
-:class:`~contract.events.PatientContext` (contract 1.1), or one reject with item 0:
-- ``hospital_admission_ms`` is PV1-44 (admit date/time) when PV1-2 (patient class) is ``I``;
+An ADT^A01 (admit), A04 (register), A06 (outpatient to inpatient) or A08 (update) is one
+item, a :class:`~contract.events.PatientContext` (contract 1.1), or one reject with item 0:
+- ``hospital_admission_ms`` is PV1-44 (admit date/time) when PV1-2 (patient class) is ``I``
+  (for an A06, the new class: the outpatient who is being admitted);
   any other class (E, O, P, R, B...) is no hospital admission and carries none, and an
   inpatient without PV1-44 simply has no admission time;
 - ``sex`` from PID-8 (HL7 table 0001): F female, M male, O other and A (ambiguous) other;
@@ -30,7 +31,8 @@ An ADT^A01 (admit), A04 (register) or A08 (update) is one item, a
 - every other field keeps its default, so the context erases nothing other feeds sent; an ADT
   with no age, sex or inpatient admission time is ``UNSUPPORTED`` (counted, not dropped).
 OBX segments in an ADT are not read. Other ADT events are ``UNSUPPORTED``; the detail says
-why: A11 (cancel admit) because a context cannot be retracted (an admission time already sent
+why: A07 (inpatient to outpatient) like A03 because the end of an admission is not
+modelled; A11 (cancel admit) because a context cannot be retracted (an admission time already sent
 stays until a later ADT replaces it), like a cancelled FHIR Encounter. Reject details name the
 field, never its value: PID-7 is a birth date and PID-3 the MRN.
 
@@ -77,7 +79,7 @@ _RETRACTION_STATUSES = frozenset({"D", "W"})
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
 _RANGE = re.compile(rf"^\s*(?P<low>{_NUMBER})\s*(?:-|–|to)\s*(?P<high>{_NUMBER})\s*$")
 _BOUND = re.compile(rf"^\s*(?P<cmp><=|>=|<|>)\s*(?P<num>{_NUMBER})\s*$")
-_ADT_TAKEN = frozenset({"A01", "A04", "A08"})
+_ADT_TAKEN = frozenset({"A01", "A04", "A06", "A08"})
 _ADT_NOT_TAKEN = {
     "A11": (
         "cancel admit",
@@ -85,10 +87,14 @@ _ADT_NOT_TAKEN = {
     ),
     "A02": ("transfer", "a transfer starts a ward or ICU stay, not the hospital admission"),
     "A03": ("discharge", "the end of an admission is not modelled"),
+    "A07": ("inpatient to outpatient", "the end of an admission is not modelled"),
     "A05": ("pre-admit", "the patient is not admitted yet"),
 }
 """ADT events not taken, with what they are and why they give no context."""
-_ADT_OTHER = "only A01 admit, A04 register and A08 update are mapped to a patient context"
+_ADT_OTHER = (
+    "only A01 admit, A04 register, A06 outpatient to inpatient and A08 update are mapped to a "
+    "patient context"
+)
 # HL7 table 0001 administrative sex. A (ambiguous) is a sex other than F or M; N (not
 # applicable) says nothing about the patient's sex, so it stays unknown.
 _SEXES: dict[str, Sex] = {

@@ -388,8 +388,8 @@ def hl7_birth_date(draw: st.DrawFn) -> str:
 
 @st.composite
 def hl7_adt(draw: st.DrawFn) -> bytes:
-    """A near-valid HL7 v2 ADT (A01, A04, A08 taken; A11 and others not), before mutation."""
-    event = draw(st.sampled_from(["A01", "A04", "A08", "A01", "A11", "A03", "A99"]))
+    """A near-valid HL7 v2 ADT (A01, A04, A06, A08 taken; A11 and others not), before mutation."""
+    event = draw(st.sampled_from(["A01", "A04", "A06", "A08", "A01", "A11", "A03", "A07", "A99"]))
     return samples.hl7_adt(
         event=event,
         message_type=draw(

@@ -98,7 +98,7 @@ def render_card(m: Manifest, extra: str = "") -> str:
             "the hospital admission (5% after more than 10 days); blinatumomab patients are "
             "admitted for each cycle's start, days before most complications, a different "
             "pattern. Without an admission time at the site both are missing, which the model "
-            "saw in no training row: check the site's feeds send it (an HL7 v2 ADT^A01/A04/A08 "
+            "saw in no training row: check the site's feeds send it (an HL7 v2 ADT^A01/A04/A06/A08 "
             "of an inpatient with PV1-44, a FHIR inpatient Encounter, or the canonical JSON "
             "context), or retrain without them (`--without admission` measures the model "
             "without them)."

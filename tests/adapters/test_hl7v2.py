@@ -333,7 +333,7 @@ def test_adt_a01_inpatient_admission() -> None:
     )
 
 
-@pytest.mark.parametrize("event", ["A01", "A04", "A08"])
+@pytest.mark.parametrize("event", ["A01", "A04", "A06", "A08"])
 def test_taken_adt_events(event: str) -> None:
     assert context(adt(event=event)).hospital_admission_ms == ADMIT_MS
 
@@ -348,11 +348,12 @@ def test_message_type_without_structure_and_newline_separators() -> None:
     [
         ("A11", "a context cannot be retracted; a later ADT replaces the admission time"),
         ("A03", "not modelled"),
+        ("A07", "(inpatient to outpatient) not taken: the end of an admission is not modelled"),
         ("A02", "not the hospital admission"),
         ("A05", "not admitted yet"),
-        ("A13", "only A01 admit, A04 register and A08 update are mapped"),
-        ("A99", "only A01 admit, A04 register and A08 update are mapped"),
-        ("", "only A01 admit, A04 register and A08 update are mapped"),
+        ("A13", "only A01 admit, A04 register, A06 outpatient to inpatient and A08 update"),
+        ("A99", "only A01 admit, A04 register, A06 outpatient to inpatient and A08 update"),
+        ("", "only A01 admit, A04 register, A06 outpatient to inpatient and A08 update"),
     ],
 )
 def test_other_adt_events_are_unsupported_and_say_why(event: str, why: str) -> None:

@@ -169,7 +169,7 @@ hl7_date = st.dates().map(lambda d: d.strftime("%Y%m%d"))
 
 
 @given(
-    event=st.sampled_from(["A01", "A04", "A08", "A11", "A03"]) | hl7_text,
+    event=st.sampled_from(["A01", "A04", "A06", "A08", "A11", "A03", "A07"]) | hl7_text,
     birth_date=hl7_date | hl7_date.map(lambda d: d[:6]) | hl7_text,
     sex=st.sampled_from(["F", "M", "O", "U", "A", "N", ""]) | hl7_text,
     patient_class=st.sampled_from(["I", "O", "E", ""]) | hl7_text,
