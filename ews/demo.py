@@ -341,6 +341,10 @@ def _feed(
                 break
             topic, key, body = encode_message(msg)
             publisher.send(topic, key, body)
-    print(f"Feed finished: {publisher.sent} messages sent.", file=sys.stderr)
+    print(
+        f"Feed finished: {publisher.sent} messages sent, "
+        f"{publisher.failed} never reached the broker.",
+        file=sys.stderr,
+    )
     # Let the worker drain what was sent before the summary.
     time.sleep(3)

@@ -112,8 +112,9 @@ def run_replay(path: str, fmt: str, out: str | None, publish: bool, *, detail: b
     )
     counts: Counter[str] = Counter()
     started = time.perf_counter()
+    refused = 0
     if publish:
-        _publish(settings, ingestor, Path(path), fmt, stream_fmt, counts)
+        refused = _publish(settings, ingestor, Path(path), fmt, stream_fmt, counts)
     elif fmt == "physionet":
         assert out is not None
         _physionet_offline(settings, Path(path), Path(out), counts)
@@ -124,6 +125,9 @@ def run_replay(path: str, fmt: str, out: str | None, publish: bool, *, detail: b
     total = sum(counts.values())
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     print(f"{total} messages in {elapsed:.1f} s ({summary})", file=sys.stderr)
+    if refused:
+        print(f"ews replay: {refused} sends never reached the broker", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -203,7 +207,9 @@ def _publish(
     fmt: str,
     stream_fmt: InputFormat,
     counts: Counter[str],
-) -> None:
+) -> int:
+    """Send every message of ``path`` keyed by its patient; returns the sends that never
+    reached the broker (``Publisher.failed``)."""
     from streams.publish import Publisher, ensure_topics
 
     ensure_topics(settings)
@@ -227,3 +233,4 @@ def _publish(
                 )
                 publisher.send(DEADLETTER, result.patient_id, encode(letter))
                 counts["dead_lettered_parts"] += 1
+    return publisher.failed

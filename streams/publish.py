@@ -7,7 +7,9 @@ hospital's integration engine, and keying by patient id is their job.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
+from collections import Counter
 from collections.abc import Iterable
 from types import TracebackType
 
@@ -27,6 +29,8 @@ from streams.topics import (
     FHIR,
     INPUT_TOPICS,
 )
+
+log = logging.getLogger(__name__)
 
 
 def ensure_topics(settings: Settings, extra: Iterable[str] = ()) -> None:
@@ -64,30 +68,59 @@ def ensure_topics(settings: Settings, extra: Iterable[str] = ()) -> None:
 
 
 class Publisher:
-    """Sends (topic, patient key, bytes) to Kafka; a context manager that flushes on exit."""
+    """Sends (topic, patient key, bytes) to Kafka; a context manager that flushes on exit.
 
-    def __init__(self, settings: Settings, *, linger_ms: int = 5) -> None:
+    Every send ends delivered or counted in :attr:`failed`: kafka-python reports a send the
+    broker refuses (a non-retriable error) or could not take within ``delivery_timeout_ms``
+    (its default, 2 minutes, of retries) only through the send's future, so a publisher that
+    ignored it would drop the message silently. :meth:`close` waits for every send to end
+    and logs the count (by error type, never a key or a value).
+    """
+
+    def __init__(
+        self, settings: Settings, *, linger_ms: int = 5, delivery_timeout_ms: int = 120_000
+    ) -> None:
         self.settings = settings
         self.sent = 0
+        self.failed = 0
+        """Sends that never reached the topic."""
+        self.failures: Counter[str] = Counter()
+        """:attr:`failed` by error type (``KafkaTimeoutError``, ``MessageSizeTooLargeError``)."""
+        self._delivery_timeout_s = delivery_timeout_ms / 1000
         self._producer = KafkaProducer(
             bootstrap_servers=settings.bootstrap_servers,
             linger_ms=linger_ms,
             acks=1,
             max_request_size=max(settings.max_message_bytes * 4, 1_048_576),
+            delivery_timeout_ms=delivery_timeout_ms,
+            request_timeout_ms=min(30_000, delivery_timeout_ms // 2),
         )
 
     def send(self, logical_topic: str, key: str | bytes | None, value: bytes) -> None:
         """Queue one message for ``<prefix>.<logical_topic>``."""
         raw_key = key.encode() if isinstance(key, str) else key
-        self._producer.send(self.settings.topic(logical_topic), key=raw_key, value=value)
+        future = self._producer.send(self.settings.topic(logical_topic), key=raw_key, value=value)
+        future.add_errback(self._refused)
         self.sent += 1
+
+    def _refused(self, exc: BaseException) -> None:
+        """A send that ended without delivery (on kafka-python's I/O thread)."""
+        self.failed += 1
+        self.failures[type(exc).__name__] += 1
 
     def flush(self, timeout_s: float = 30.0) -> None:
         self._producer.flush(timeout=timeout_s)
 
     def close(self) -> None:
-        self._producer.flush(timeout=30)
+        """Wait until every send is delivered or has failed (at most the delivery timeout),
+        then close; a failed send is logged as a count."""
+        self._producer.flush(timeout=self._delivery_timeout_s + 5)
         self._producer.close(timeout=5)
+        if self.failed:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.failures.items()))
+            log.warning(
+                "%d of %d sends never reached the broker (%s)", self.failed, self.sent, kinds
+            )
 
     def __enter__(self) -> Publisher:
         return self
