@@ -354,7 +354,8 @@ def _observation_events(
         except ItemError as exc:
             if not is_panel:
                 raise
-            shown = "|".join(code for _, code in _codings(element)[:1]) or "?"
+            # A code is no identifier, but it is the sender's text: bounded like every detail.
+            shown = "|".join(code for _, code in _codings(element)[:1])[:40] or "?"
             failures.append(ItemError(exc.reason, f"component {shown}: {exc.detail}"))
     return events, failures
 
