@@ -27,7 +27,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from ews.settings import Settings
 from load_tests.workload import TIME_TOKEN, Format, Workload, build
 from streams.bulk import Partitioner
-from streams.publish import ensure_topics
+from streams.publish import FailedSends, ensure_topics
 
 Message = tuple[str, bytes]
 Addressed = tuple[str, bytes, int]
@@ -85,16 +85,6 @@ def topic_partitions(bootstrap: str, topic: str) -> int:
     return len(found)
 
 
-class _Failures:
-    """Counts the sends the broker refused (kafka-python's errback, on its I/O thread)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, exc: BaseException) -> None:
-        self.count += 1
-
-
 def _send_loop(
     producer: KafkaProducer,
     topic: str,
@@ -102,7 +92,7 @@ def _send_loop(
     rate: float | None,
     deadline: float,
     stamp: bool,
-    failures: _Failures,
+    failures: FailedSends,
 ) -> int:
     """Send ``messages`` paced at ``rate``/s (``None``: flat out) until done or ``deadline``."""
     start = time.monotonic()
@@ -150,7 +140,7 @@ def _child(
     try:
         go.wait(timeout=120)
         deadline = time.monotonic() + duration_s
-        failures = _Failures()
+        failures = FailedSends()
         sent = _send_loop(producer, topic, messages, rate, deadline, stamp, failures)
         producer.flush(timeout=60)
         results.put((sent, failures.count, time.time()))

@@ -67,6 +67,21 @@ def ensure_topics(settings: Settings, extra: Iterable[str] = ()) -> None:
         admin.close()
 
 
+class FailedSends:
+    """Counts the sends that ended without delivery, by error type: a kafka-python errback
+    (``future.add_errback(failed)``), called on the producer's I/O thread."""
+
+    def __init__(self) -> None:
+        self.by_type: Counter[str] = Counter()
+
+    def __call__(self, exc: BaseException) -> None:
+        self.by_type[type(exc).__name__] += 1
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_type.values())
+
+
 class Publisher:
     """Sends (topic, patient key, bytes) to Kafka; a context manager that flushes on exit.
 
@@ -82,10 +97,7 @@ class Publisher:
     ) -> None:
         self.settings = settings
         self.sent = 0
-        self.failed = 0
-        """Sends that never reached the topic."""
-        self.failures: Counter[str] = Counter()
-        """:attr:`failed` by error type (``KafkaTimeoutError``, ``MessageSizeTooLargeError``)."""
+        self._failed = FailedSends()
         self._delivery_timeout_s = delivery_timeout_ms / 1000
         self._producer = KafkaProducer(
             bootstrap_servers=settings.bootstrap_servers,
@@ -100,13 +112,18 @@ class Publisher:
         """Queue one message for ``<prefix>.<logical_topic>``."""
         raw_key = key.encode() if isinstance(key, str) else key
         future = self._producer.send(self.settings.topic(logical_topic), key=raw_key, value=value)
-        future.add_errback(self._refused)
+        future.add_errback(self._failed)
         self.sent += 1
 
-    def _refused(self, exc: BaseException) -> None:
-        """A send that ended without delivery (on kafka-python's I/O thread)."""
-        self.failed += 1
-        self.failures[type(exc).__name__] += 1
+    @property
+    def failed(self) -> int:
+        """Sends that never reached the topic."""
+        return self._failed.count
+
+    @property
+    def failures(self) -> Counter[str]:
+        """:attr:`failed` by error type (``KafkaTimeoutError``, ``MessageSizeTooLargeError``)."""
+        return self._failed.by_type
 
     def flush(self, timeout_s: float = 30.0) -> None:
         self._producer.flush(timeout=timeout_s)
