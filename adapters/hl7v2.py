@@ -31,10 +31,10 @@ item, a :class:`~contract.events.PatientContext` (contract 1.1), or one reject w
 - every other field keeps its default, so the context erases nothing other feeds sent; an ADT
   with no age, sex or inpatient admission time is ``UNSUPPORTED`` (counted, not dropped).
 OBX segments in an ADT are not read. Other ADT events are ``UNSUPPORTED``; the detail says
-why: A07 (inpatient to outpatient) like A03 because the end of an admission is not
-modelled; A11 (cancel admit) because a context cannot be retracted (an admission time already sent
-stays until a later ADT replaces it), like a cancelled FHIR Encounter. Reject details name the
-field, never its value: PID-7 is a birth date and PID-3 the MRN.
+why: A03 (discharge) and A07 (inpatient to outpatient) because the end of an admission is
+not modelled; A11 (cancel admit) because a context cannot be retracted (an admission time
+already sent stays until a later ADT replaces it), like a cancelled FHIR Encounter. Reject
+details name the field, never its value: PID-7 is a birth date and PID-3 the MRN.
 
 Time zones: an HL7 timestamp with an offset (``20240101120000+0100``) is exact; one without
 an offset is local time in ``default_tz`` (an IANA zone name, default ``UTC``; set it to the
@@ -80,14 +80,15 @@ _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
 _RANGE = re.compile(rf"^\s*(?P<low>{_NUMBER})\s*(?:-|–|to)\s*(?P<high>{_NUMBER})\s*$")
 _BOUND = re.compile(rf"^\s*(?P<cmp><=|>=|<|>)\s*(?P<num>{_NUMBER})\s*$")
 _ADT_TAKEN = frozenset({"A01", "A04", "A06", "A08"})
+_END_OF_ADMISSION = "the end of an admission is not modelled"
 _ADT_NOT_TAKEN = {
     "A11": (
         "cancel admit",
         "a context cannot be retracted; a later ADT replaces the admission time",
     ),
     "A02": ("transfer", "a transfer starts a ward or ICU stay, not the hospital admission"),
-    "A03": ("discharge", "the end of an admission is not modelled"),
-    "A07": ("inpatient to outpatient", "the end of an admission is not modelled"),
+    "A03": ("discharge", _END_OF_ADMISSION),
+    "A07": ("inpatient to outpatient", _END_OF_ADMISSION),
     "A05": ("pre-admit", "the patient is not admitted yet"),
 }
 """ADT events not taken, with what they are and why they give no context."""
